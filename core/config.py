@@ -1,0 +1,229 @@
+"""Training configuration: one frozen dataclass, filled from defaults, then a preset file, then flags.
+
+Each field says why it exists. Preset files (``presets/*.toml``) set any of these fields at the top
+level; anything else in them is an error that names the key and the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import sys
+import tomllib
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from core.errors import ConfigError
+
+SCHEDULES = ("constant", "step", "cosine", "onecycle")
+
+
+def _setting(default: Any, doc: str, *, check: Callable[[Any], str | None] | None = None,
+             choices: tuple[str, ...] | None = None) -> Any:
+    return field(default=default, metadata={"doc": doc, "check": check, "choices": choices})
+
+
+def _at_least(low: float) -> Callable[[Any], str | None]:
+    return lambda v: None if v >= low else f"must be at least {low:g}"
+
+
+def _positive(v: float) -> str | None:
+    return None if v > 0 and math.isfinite(v) else "must be a finite number greater than 0"
+
+
+def _fraction(v: float) -> str | None:
+    return None if 0 <= v < 1 else "must be at least 0 and below 1"
+
+
+def _open_fraction(v: float) -> str | None:
+    return None if 0 < v < 1 else "must be between 0 and 1 (exclusive)"
+
+
+def _between(low: float, high: float) -> Callable[[Any], str | None]:
+    return lambda v: None if low <= v <= high else f"must be between {low:g} and {high:g}"
+
+
+def _device(v: str) -> str | None:
+    if v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()):
+        return None
+    return "must be auto, cpu, cuda or cuda:N"
+
+
+def _known_model(v: str) -> str | None:
+    from core.models import MODELS  # late: models pulls in torch, config parsing does not need it
+
+    return None if v in MODELS else f"unknown model; choose one of {', '.join(MODELS)}"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides how a run trains; recorded verbatim in each run directory."""
+
+    preset: str = _setting("custom", "Name of the preset this configuration came from (for records).")
+    description: str = _setting("", "One line shown in the preset menu and `fmtui presets`.")
+    model: str = _setting("tinyvgg", "Architecture, by name from core.models.MODELS.", check=_known_model)
+    epochs: int = _setting(10, "Upper bound on passes over the training split; early stopping may end sooner.",
+                           check=_between(1, 10_000))
+    batch_size: int = _setting(256, "Images per optimiser step; larger batches use the CPU's vector units better.",
+                               check=_at_least(1))
+    lr: float = _setting(1e-3, "Peak learning rate of AdamW.", check=_positive)
+    weight_decay: float = _setting(0.0, "Decoupled weight decay (AdamW); 0 gives plain Adam.", check=_at_least(0))
+    schedule: str = _setting("cosine", "Learning-rate decay, stepped every batch.", choices=SCHEDULES)
+    step_every: int = _setting(5, "Epochs between decays when schedule = 'step'.", check=_at_least(1))
+    step_gamma: float = _setting(0.5, "Factor applied at each decay when schedule = 'step'.",
+                                 check=_between(1e-6, 1))
+    warmup: float = _setting(0.2, "Fraction of training spent warming up when schedule = 'onecycle'.",
+                             check=_open_fraction)
+    label_smoothing: float = _setting(0.0, "Cross-entropy label smoothing; softens over-confident CNNs.",
+                                      check=_fraction)
+    dropout: float = _setting(0.0, "Dropout before the classifier head.", check=_fraction)
+    patience: int = _setting(0, "Epochs without a better validation loss before stopping early; 0 never stops.",
+                             check=_at_least(0))
+    flip: bool = _setting(False, "Augment: random horizontal flips (clothes are left-right symmetric).")
+    shift: int = _setting(0, "Augment: random translation of up to this many pixels.", check=_between(0, 8))
+    rotate: float = _setting(0.0, "Augment: random rotation of up to this many degrees.", check=_between(0, 45))
+    ema: float = _setting(0.0, "Decay of an exponential moving average of the weights, evaluated instead of "
+                               "the raw weights; 0 turns it off.", check=_fraction)
+    tta_flip: bool = _setting(False, "Evaluate each image and its mirror image and average the logits.")
+    val_size: int = _setting(5000, "Training images held out (stratified) for early stopping and model selection.",
+                             check=_at_least(10))
+    train_subset: int = _setting(0, "Train on only this many images of the training split (0: all); "
+                                    "for quick checks.", check=_at_least(0))
+    seed: int = _setting(0, "Seeds weights, shuffling, augmentation and dropout; same seed, same run.",
+                         check=_at_least(0))
+    device: str = _setting("auto", "auto (CUDA when present, else CPU), cpu, cuda or cuda:N.", check=_device)
+    compile: bool = _setting(False, "torch.compile the model (worth it on a GPU, slow to start on a CPU).")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], where: str) -> TrainConfig:
+        """Build a config from a mapping (a preset file, a record), rejecting anything unusable."""
+        return _build(cls(), values, lambda key: f"{where}: {key}")
+
+
+# Names people reach for out of habit (other tools' spellings), and the setting they mean.
+_ALIASES = {"learning_rate": "lr", "epoch": "epochs", "batch": "batch_size", "bs": "batch_size",
+            "wd": "weight_decay", "scheduler": "schedule", "lr_schedule": "schedule", "arch": "model",
+            "architecture": "model", "smoothing": "label_smoothing", "early_stopping": "patience"}
+
+
+def _build(base: TrainConfig, values: dict[str, Any], name: Callable[[str], str]) -> TrainConfig:
+    known = {f.name: f for f in fields(TrainConfig)}
+    hints = typing.get_type_hints(TrainConfig)
+    checked = {}
+    for key, value in values.items():
+        if key not in known:
+            close = [_ALIASES[key]] if key in _ALIASES else difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(f"{name(key)}: unknown setting{hint}. Known settings: {', '.join(known)}.")
+        checked[key] = _check_value(name(key), known[key], hints[key], value)
+    return replace(base, **checked)
+
+
+def _check_value(label: str, f: Any, kind: type, value: Any) -> Any:
+    given = value  # messages quote what the person wrote, not its converted form
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        raise ConfigError(f"{label} = {given!r}: expected {_TYPE_NAMES[kind]}.")
+    choices = f.metadata["choices"]
+    if choices and value not in choices:
+        raise ConfigError(f"{label} = {given!r}: must be one of {', '.join(choices)}.")
+    check = f.metadata["check"]
+    problem = check(value) if check else None
+    if problem:
+        raise ConfigError(f"{label} = {given!r}: {problem}.")
+    return value
+
+
+_TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def describe_settings() -> list[tuple[str, Any, str]]:
+    """(name, default, why) for every setting, in declaration order."""
+    return [(f.name, f.default if f.default is not MISSING else None, f.metadata["doc"])
+            for f in fields(TrainConfig)]
+
+
+# --- presets -------------------------------------------------------------------------------------
+
+def presets_dir() -> Path:
+    """Where the preset files live: the source tree, or the data files of an installed package."""
+    in_tree = Path(__file__).resolve().parent.parent / "presets"
+    if in_tree.is_dir():
+        return in_tree
+    return Path(sys.prefix) / "share" / "fmtui" / "presets"
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in presets_dir().glob("*.toml"))
+
+
+def preset_path(name: str) -> Path:
+    """The file for a preset name, or the path itself when given a .toml file."""
+    if name.endswith(".toml") or "/" in name:
+        path = Path(name)
+        if not path.is_file():
+            raise ConfigError(f"preset file {path} does not exist.")
+        return path
+    path = presets_dir() / f"{name}.toml"
+    if not path.is_file():
+        names = preset_names()
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(f"unknown preset '{name}'.{hint} Available presets: {', '.join(names) or 'none'} "
+                          f"(in {presets_dir()}); `fmtui presets` describes them.")
+    return path
+
+
+def load_preset(name: str) -> TrainConfig:
+    """Read a preset by name (or .toml path) into a validated config."""
+    path = preset_path(name)
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the file or pick another preset.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc}).") from None
+    for key, value in values.items():
+        if isinstance(value, dict):
+            raise ConfigError(f"{path}: [{key}]: presets are flat; put settings at the top level.")
+    if "preset" in values:
+        raise ConfigError(f"{path}: preset: the preset name comes from the file name; remove this key.")
+    return replace(TrainConfig.from_dict(values, str(path)), preset=path.stem)
+
+
+def flag_name(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def with_overrides(config: TrainConfig, overrides: dict[str, Any],
+                   label: Callable[[str], str] = flag_name) -> TrainConfig:
+    """Apply command-line values (None means 'not given'); errors name the flag via ``label``."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return _build(config, given, label)
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Parse ``--set key=value``; the value is read as TOML (numbers, true/false), else as a string."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, for example --set dropout=0.2.")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+

@@ -1,0 +1,238 @@
+"""FashionMNIST on the training device: find or download it, check it, split it, batch it.
+
+The four IDX files are read once through torchvision into uint8 tensors that stay on the training
+device; batches are sliced from those tensors and normalised there, so the training loop never
+touches PIL or a per-sample transform.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from core.errors import ConfigError, DataError
+
+CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+MEAN, STD = 0.2860, 0.3530  # of the training pixels on [0, 1]
+SIDE = 28
+
+IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801
+FILES = {  # file name -> (train?, images?)
+    "train-images-idx3-ubyte": (True, True),
+    "train-labels-idx1-ubyte": (True, False),
+    "t10k-images-idx3-ubyte": (False, True),
+    "t10k-labels-idx1-ubyte": (False, False),
+}
+
+# The validation split is the same for every run, whatever its seed, so that runs compare fairly.
+SPLIT_SEED = 0
+
+
+def default_data_dir() -> Path:
+    """FMTUI_DATA, else a per-user cache directory."""
+    if env := os.environ.get("FMTUI_DATA"):
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "fmtui"
+
+
+def raw_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "FashionMNIST" / "raw"
+
+
+@dataclass(frozen=True)
+class FashionMNIST:
+    """The whole dataset as uint8 images (N, 28, 28) and int64 labels, on the CPU."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+
+
+def load_fashion_mnist(data_dir: Path, *, download: bool = True) -> FashionMNIST:
+    """Read the four IDX files under ``data_dir`` (torchvision's layout), downloading them if absent."""
+    data_dir = Path(data_dir)
+    raw = raw_dir(data_dir)
+    missing = [name for name in FILES if not (raw / name).is_file()]
+    if missing:
+        if not download:
+            raise DataError(_missing_message(data_dir, missing, "downloading is turned off"))
+        _download(data_dir, missing)
+    counts = {name: _check_idx(raw / name, images) for name, (_, images) in FILES.items()}
+    for split in ("train", "t10k"):
+        n_images, n_labels = counts[f"{split}-images-idx3-ubyte"], counts[f"{split}-labels-idx1-ubyte"]
+        if n_images != n_labels:
+            raise DataError(f"{raw / f'{split}-images-idx3-ubyte'} holds {n_images:,} images but "
+                            f"{raw / f'{split}-labels-idx1-ubyte'} holds {n_labels:,} labels; "
+                            f"the two files must come from the same release. {_REFETCH}")
+    from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
+
+    train = TorchvisionFashionMNIST(str(data_dir), train=True, download=False)
+    test = TorchvisionFashionMNIST(str(data_dir), train=False, download=False)
+    for name, labels in (("train-labels-idx1-ubyte", train.targets), ("t10k-labels-idx1-ubyte", test.targets)):
+        if len(labels) and int(labels.max()) >= len(CLASS_NAMES):
+            raise DataError(f"{raw / name}: holds label {int(labels.max())}, but FashionMNIST has "
+                            f"{len(CLASS_NAMES)} classes (0-9). {_REFETCH}")
+    return FashionMNIST(train.data, train.targets.long(), test.data, test.targets.long())
+
+
+_REFETCH = "Delete the file so fmtui downloads it again, or point --data-dir at a good copy."
+
+
+def _check_idx(path: Path, images: bool) -> int:
+    """Check an IDX file's header and size against each other; return how many items it holds."""
+    header_size = 16 if images else 8
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        header = f.read(header_size)
+    if len(header) < header_size:
+        raise DataError(f"{path}: truncated ({size} bytes, shorter than an IDX header). {_REFETCH}")
+    magic, count = struct.unpack(">II", header[:8])
+    expected_magic = IMAGES_MAGIC if images else LABELS_MAGIC
+    if magic != expected_magic:
+        what = "image" if images else "label"
+        raise DataError(f"{path}: not an IDX {what} file (magic number 0x{magic:08x}, expected "
+                        f"0x{expected_magic:08x}). {_REFETCH}")
+    item_size = 1
+    if images:
+        rows, cols = struct.unpack(">II", header[8:16])
+        if (rows, cols) != (SIDE, SIDE):
+            raise DataError(f"{path}: holds {rows}x{cols} images; FashionMNIST's are {SIDE}x{SIDE}. {_REFETCH}")
+        item_size = rows * cols
+    expected = header_size + count * item_size
+    if size != expected:
+        state = "truncated" if size < expected else "longer than its header says"
+        raise DataError(f"{path}: {state}: the header announces {count:,} items ({expected:,} bytes) but the "
+                        f"file has {size:,} bytes. {_REFETCH}")
+    if count == 0:
+        raise DataError(f"{path}: holds no items. {_REFETCH}")
+    return count
+
+
+def _missing_message(data_dir: Path, missing: list[str], why: str) -> str:
+    raw = raw_dir(data_dir)
+    listing = "\n".join(f"  {'missing ' if name in missing else 'found   '}{raw / name}" for name in FILES)
+    return (f"FashionMNIST is not in {data_dir} and could not be downloaded ({why}).\n"
+            f"fmtui expects these four files:\n{listing}\n"
+            f"Copy them (or their .gz archives) there, or point --data-dir or FMTUI_DATA at a directory "
+            f"that has FashionMNIST/raw/ inside.")
+
+
+def _download(data_dir: Path, missing: list[str]) -> None:
+    """Download through torchvision into a scratch directory, then move complete files into place.
+
+    A failed or interrupted download leaves nothing behind in the data directory.
+    """
+    from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
+
+    raw = raw_dir(data_dir)
+    try:
+        raw.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".fmtui-download-", dir=data_dir))
+    except OSError as exc:
+        raise DataError(_missing_message(data_dir, missing, f"cannot write there: {exc.strerror}")) from None
+    try:
+        # Archives already in raw/ are reused by torchvision (checked by MD5), so offline copies of
+        # the .gz files are enough.
+        (scratch / "FashionMNIST" / "raw").mkdir(parents=True)
+        for name in raw.glob("*.gz"):
+            shutil.copy2(name, scratch / "FashionMNIST" / "raw" / name.name)
+        try:
+            TorchvisionFashionMNIST(str(scratch), train=True, download=True)
+        except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError for network trouble
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise DataError(_missing_message(data_dir, missing, reason)) from None
+        for name in missing:
+            os.replace(scratch / "FashionMNIST" / "raw" / name, raw / name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+# --- splits on the device --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Split:
+    """Images (N, 1, 28, 28) uint8 and labels (N,) int64, resident on the training device."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: Split
+    val: Split
+    test: Split
+
+
+def make_splits(data: FashionMNIST, *, val_size: int, train_subset: int, batch_size: int,
+                device: torch.device) -> Splits:
+    """Hold out a stratified validation split and move everything to ``device`` once."""
+    n = len(data.train_labels)
+    if val_size >= n:
+        raise ConfigError(f"val_size = {val_size:,} is not smaller than the training file's {n:,} images: "
+                          f"lower val_size in the preset.")
+    labels = data.train_labels.numpy()
+    train_idx, val_idx = train_test_split(np.arange(n), test_size=val_size, stratify=_stratify(labels),
+                                          random_state=SPLIT_SEED)
+    if train_subset and train_subset < len(train_idx):
+        train_idx, _ = train_test_split(train_idx, train_size=train_subset,
+                                        stratify=_stratify(labels[train_idx]), random_state=SPLIT_SEED)
+    if batch_size > len(train_idx):
+        raise ConfigError(f"batch_size = {batch_size:,} is larger than the training split "
+                          f"({len(train_idx):,} images): lower --batch-size or batch_size in the preset.")
+
+    def put(images: torch.Tensor, labels: torch.Tensor, index: np.ndarray | None = None) -> Split:
+        if index is not None:
+            index = torch.from_numpy(np.sort(index))
+            images, labels = images[index], labels[index]
+        return Split(images.unsqueeze(1).to(device), labels.to(device))
+
+    return Splits(train=put(data.train_images, data.train_labels, train_idx),
+                  val=put(data.train_images, data.train_labels, val_idx),
+                  test=put(data.test_images, data.test_labels))
+
+
+def _stratify(labels: np.ndarray) -> np.ndarray | None:
+    # Stratifying needs at least two images of every class; tiny test files may not have them.
+    present = np.bincount(labels)
+    present = present[present > 0]
+    return labels if len(present) > 1 and present.min() >= 2 else None
+
+
+def batches(split: Split, batch_size: int, *, generator: torch.Generator | None = None,
+            drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield (uint8 images, labels) batches; shuffled when given a generator."""
+    n = len(split)
+    if generator is not None:
+        order = torch.randperm(n, generator=generator).to(split.labels.device)
+    else:
+        order = None
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        if order is None:
+            yield split.images[start:start + batch_size], split.labels[start:start + batch_size]
+        else:
+            index = order[start:start + batch_size]
+            yield split.images[index], split.labels[index]
+
+
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    """uint8 or [0, 1] float images to the zero-mean, unit-variance inputs the models expect."""
+    if images.dtype == torch.uint8:
+        images = images.float().div_(255)
+    return (images - MEAN) / STD

@@ -1,0 +1,209 @@
+"""What the trainer reports, as small frozen facts, and the bus that delivers them.
+
+Events are named in the past tense; each serialises to one JSON object with an ``event`` field
+(``fmtui train --json`` prints exactly these). The bus hands them to subscribers on its own
+thread, so a slow subscriber (a terminal, a file) never holds up training.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    coalesce: ClassVar[bool] = False  # a newer event of the same kind may replace an undelivered one
+
+    @classmethod
+    def kind(cls) -> str:
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.kind(), **{k: _jsonable(v) for k, v in asdict(self).items()}}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or infinity; a diverged loss is reported as null
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    run_id: str
+    run_dir: str
+    preset: str
+    model: str
+    config: dict[str, Any]
+    model_summary: str
+    parameters: int
+    device: str
+    epochs: int
+    first_epoch: int  # 1, or the epoch a resumed run continues from
+    batches_per_epoch: int
+    train_size: int
+    val_size: int
+    test_size: int
+    class_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BatchEnded(Event):
+    """Progress within an epoch, throttled to about ten a second."""
+
+    coalesce: ClassVar[bool] = True
+    epoch: int
+    epochs: int
+    batch: int
+    batches: int
+    loss: float  # mean training loss of the batches since the previous BatchEnded
+    images_per_second: float
+    elapsed_seconds: float  # training time so far, pauses excluded
+    eta_seconds: float | None
+
+
+@dataclass(frozen=True)
+class EpochEnded(Event):
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    lr: float
+    seconds: float
+    images_per_second: float
+    best_epoch: int  # the epoch with the lowest validation loss so far
+    elapsed_seconds: float
+
+
+@dataclass(frozen=True)
+class Evaluated(Event):
+    """A confusion matrix with per-class precision and recall, on the validation or test split."""
+
+    split: str  # "validation" or "test"
+    epoch: int
+    accuracy: float
+    loss: float
+    confusion: tuple[tuple[int, ...], ...]  # rows: true class, columns: predicted class
+    precision: tuple[float, ...]
+    recall: tuple[float, ...]
+    class_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EarlyStopped(Event):
+    epoch: int
+    best_epoch: int
+    patience: int
+
+
+@dataclass(frozen=True)
+class Paused(Event):
+    epoch: int
+    batch: int
+
+
+@dataclass(frozen=True)
+class Resumed(Event):
+    epoch: int
+    batch: int
+
+
+@dataclass(frozen=True)
+class StopRequested(Event):
+    reason: str  # "stopped" (a person asked) or "interrupted" (a signal)
+
+
+@dataclass(frozen=True)
+class Diverged(Event):
+    epoch: int
+    batch: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    status: str  # finished, stopped, interrupted or diverged
+    epochs_completed: int
+    best_epoch: int | None
+    best_val_accuracy: float | None
+    test_accuracy: float | None  # None when interrupted before evaluation, or nothing was trained
+    test_loss: float | None
+    seconds: float
+    run_dir: str
+
+
+@dataclass(frozen=True)
+class RunFailed(Event):
+    error: str
+    user_error: bool  # bad input or environment (exit code 2), as opposed to a bug
+    run_dir: str | None
+    traceback: str = ""
+
+
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    """Delivers events to subscribers, in order, on a dispatcher thread.
+
+    ``publish`` never blocks: it appends to a queue. When subscribers fall behind, an undelivered
+    event whose class sets ``coalesce`` is replaced by the next one of the same kind, so the queue
+    stays short however fast the trainer reports progress.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self._queue: deque[Event] = deque()
+        self._ready = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self.errors: list[str] = []
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+
+    def publish(self, event: Event) -> None:
+        with self._ready:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._dispatch, name="fmtui-events", daemon=True)
+                self._thread.start()
+            if event.coalesce and self._queue and type(self._queue[-1]) is type(event):
+                self._queue[-1] = event
+            else:
+                self._queue.append(event)
+            self._ready.notify()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Deliver what is queued, then stop the dispatcher."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._ready.wait()
+                if not self._queue:
+                    return
+                event = self._queue.popleft()
+            for subscriber in self._subscribers:
+                try:
+                    subscriber(event)
+                except Exception:  # one broken subscriber must not starve the others or the trainer
+                    self.errors.append(traceback.format_exc())

@@ -1,0 +1,177 @@
+"""The training loop itself: one epoch of training, one pass of evaluation, and their parts.
+
+Kept free of threads, records and events so it reads top to bottom like a tutorial loop; the
+``Trainer`` (core.training) wraps it with control, reporting and persistence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LRScheduler, OneCycleLR, StepLR
+
+from core.augment import Augment
+from core.config import TrainConfig
+from core.data import Split, batches, normalize
+from core.errors import DeviceError
+
+EVAL_BATCH_SIZE = 1000
+PROGRESS_INTERVAL = 0.1  # seconds between progress reports (about ten a second)
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks CUDA when PyTorch sees a GPU; asking for CUDA without one is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceError(f"--device {name}: PyTorch sees no CUDA GPU on this machine. "
+                              f"Use --device cpu (or auto, which falls back to the CPU).")
+        index = int(name.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise DeviceError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
+                              f"numbered from 0.")
+    return torch.device(name)
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    # bf16 autocast on GPUs: tensor-core speed without the loss scaling that fp16 needs.
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int) -> LRScheduler:
+    """Every schedule is stepped once per batch, so all of them see the same clock."""
+    total = config.epochs * steps_per_epoch
+    schedules: dict[str, Callable[[], LRScheduler]] = {
+        "constant": lambda: LambdaLR(optimizer, _constant),
+        "step": lambda: StepLR(optimizer, step_size=config.step_every * steps_per_epoch, gamma=config.step_gamma),
+        "cosine": lambda: CosineAnnealingLR(optimizer, T_max=total),
+        "onecycle": lambda: OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=config.warmup),
+    }
+    return schedules[config.schedule]()
+
+
+def _constant(step: int) -> float:  # a named function, so the scheduler's state stays picklable
+    return 1.0
+
+
+def prepare_inputs(images: torch.Tensor, channels_last: bool, augment: Augment | None = None,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    x = images.float().div_(255)
+    if augment is not None and augment.active:
+        x = augment(x, generator)
+    x = normalize(x)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+@dataclass
+class EpochResult:
+    loss: float
+    accuracy: float
+    images: int
+    seconds: float  # active time, pauses excluded
+    diverged: bool = False
+    stopped: bool = False  # a stop was requested before the epoch's last batch
+
+
+Progress = Callable[[int, int, float, int, float], None]  # batch, batches, mean loss, images, seconds
+
+
+def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optimizer, scheduler: LRScheduler,
+                    *, config: TrainConfig, device: torch.device, channels_last: bool,
+                    generator: torch.Generator, ema: nn.Module | None = None,
+                    at_batch_boundary: Callable[[int], tuple[bool, float]] = lambda batch: (False, 0.0),
+                    on_progress: Progress | None = None) -> EpochResult:
+    """One pass over ``split``; ``at_batch_boundary(batch)`` returns (stop now?, seconds spent paused)."""
+    model.train()
+    augment = Augment(config.flip, config.shift, config.rotate)
+    batches_total = len(split) // config.batch_size
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    window_loss, window_batches = torch.zeros((), device=device), 0
+    images = 0
+    start = last_report = time.perf_counter()
+    paused = 0.0
+    for batch, (xb, yb) in enumerate(batches(split, config.batch_size, generator=generator, drop_last=True), 1):
+        stop, paused_now = at_batch_boundary(batch)
+        paused += paused_now
+        if stop:
+            return EpochResult(_mean(loss_sum, images), _mean(correct, images), images,
+                               time.perf_counter() - start - paused, stopped=True)
+        x = prepare_inputs(xb, channels_last, augment, generator)
+        with autocast(device):
+            logits = model(x)
+            loss = F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        if ema is not None:
+            ema.update_parameters(model)
+
+        # Accumulate on the device; reading a value back (.item()) is a GPU sync, done only to report.
+        loss = loss.detach()
+        loss_sum += loss * len(yb)
+        correct += (logits.argmax(1) == yb).sum()
+        window_loss += loss
+        window_batches += 1
+        images += len(yb)
+        now = time.perf_counter()
+        if now - last_report >= PROGRESS_INTERVAL or batch == batches_total:
+            mean = window_loss.item() / window_batches  # note: a CPU-GPU sync point
+            if not math.isfinite(mean):
+                return EpochResult(mean, _mean(correct, images), images, now - start - paused, diverged=True)
+            if on_progress is not None:
+                on_progress(batch, batches_total, mean, images, now - start - paused)
+            window_loss.zero_()
+            window_batches = 0
+            last_report = now
+    return EpochResult(_mean(loss_sum, images), _mean(correct, images), images,
+                       time.perf_counter() - start - paused)
+
+
+def _mean(total: torch.Tensor, count: int) -> float:
+    return total.item() / count if count else float("nan")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    loss: float
+    accuracy: float
+    predictions: np.ndarray
+    labels: np.ndarray
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, split: Split, *, device: torch.device, channels_last: bool,
+             tta_flip: bool = False) -> Evaluation:
+    """Loss, accuracy and predictions on a whole split, with optional mirror-image averaging."""
+    model.eval()
+    loss_sum = torch.zeros((), device=device)
+    predictions = []
+    for xb, yb in batches(split, EVAL_BATCH_SIZE):
+        x = prepare_inputs(xb, channels_last)
+        with autocast(device):
+            logits = model(x)
+            if tta_flip:
+                logits = (logits + model(x.flip(3))) / 2
+        logits = logits.float()
+        loss_sum += F.cross_entropy(logits, yb, reduction="sum")
+        predictions.append(logits.argmax(1))
+    preds = torch.cat(predictions).cpu().numpy()
+    labels = split.labels.cpu().numpy()
+    return Evaluation(loss_sum.item() / len(split), float((preds == labels).mean()), preds, labels)

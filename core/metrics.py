@@ -1,0 +1,34 @@
+"""Classification metrics, computed with scikit-learn from labels and predictions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+
+@dataclass(frozen=True)
+class Report:
+    accuracy: float
+    confusion: np.ndarray  # (classes, classes); rows are true classes, columns predictions
+    precision: np.ndarray  # per class
+    recall: np.ndarray  # per class
+
+
+def classification_report(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> Report:
+    classes = np.arange(num_classes)
+    confusion = confusion_matrix(labels, predictions, labels=classes)
+    precision, recall, _, _ = precision_recall_fscore_support(
+        labels, predictions, labels=classes, zero_division=0)
+    accuracy = float(np.trace(confusion) / max(confusion.sum(), 1))
+    return Report(accuracy, confusion, precision, recall)
+
+
+def most_confused(confusion: np.ndarray | list, k: int = 3) -> list[tuple[int, int, int]]:
+    """The k largest off-diagonal cells as (true class, predicted class, count), largest first."""
+    cm = np.asarray(confusion).copy()
+    np.fill_diagonal(cm, 0)
+    order = np.argsort(cm, axis=None, kind="stable")[::-1][:k]
+    pairs = [(int(i), int(j), int(cm[i, j])) for i, j in zip(*np.unravel_index(order, cm.shape))]
+    return [p for p in pairs if p[2] > 0]

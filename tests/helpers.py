@@ -1,0 +1,26 @@
+"""Small helpers shared by the test modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.config import TrainConfig
+from core.events import Event
+from core.training import Outcome, Trainer
+
+
+def run_trainer(config: TrainConfig, data_dir: Path, runs_dir: Path, **kwargs: Any) -> tuple[Outcome, list[Event]]:
+    """Run a trainer to the end on its worker thread; return its outcome and every event it emitted."""
+    trainer = Trainer(config, data_dir=data_dir, runs_dir=runs_dir, **kwargs)
+    events: list[Event] = []
+    trainer.subscribe(events.append)
+    trainer.start()
+    outcome = trainer.wait(timeout=300)
+    assert outcome is not None, "the run did not end within 5 minutes"
+    assert not trainer.bus.errors, trainer.bus.errors
+    return outcome, events
+
+
+def kinds(events: list[Event]) -> list[str]:
+    return [e.kind() for e in events]

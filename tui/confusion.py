@@ -1,0 +1,58 @@
+"""The confusion matrix as a rich table, shared by `fmtui eval` and the TUI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+
+# Short names keep ten columns inside 80 terminal columns.
+SHORT_NAMES = {"T-shirt/top": "T-shirt", "Trouser": "Trouser", "Pullover": "Pullover", "Dress": "Dress",
+               "Coat": "Coat", "Sandal": "Sandal", "Shirt": "Shirt", "Sneaker": "Sneaker", "Bag": "Bag",
+               "Ankle boot": "Boot"}
+
+# Eight steps of one hue from the 256-colour palette: readable without true colour, and in tmux.
+_HIT = ["grey15", "dark_green", "green4", "spring_green4", "green3", "spring_green3", "green1", "pale_green1"]
+_MISS = ["grey15", "grey30", "dark_red", "red3", "red1", "orange_red1", "dark_orange", "orange1"]
+
+
+def _shade(value: float, diagonal: bool) -> Style:
+    """Background by value on [0, 1]; dark text on the bright end so numbers stay legible."""
+    palette = _HIT if diagonal else _MISS
+    step = 0 if value <= 0 else min(len(palette) - 1, 1 + int(value * (len(palette) - 1)))
+    return Style(bgcolor=palette[step], color="black" if step >= 5 else "white")
+
+
+def confusion_table(confusion: np.ndarray | Sequence[Sequence[int]], class_names: Sequence[str],
+                    precision: Sequence[float] | None = None, recall: Sequence[float] | None = None,
+                    *, percent: bool = False, title: str | None = None) -> Table:
+    """Rows are true classes, columns predictions; cells shaded by their share of the row."""
+    cm = np.asarray(confusion, dtype=float)
+    rows = cm.sum(axis=1, keepdims=True)
+    shares = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    # Misses are rarely above a fifth of a row; scale them so the worst pairs stand out.
+    miss_scale = max(shares[~np.eye(len(cm), dtype=bool)].max(initial=0), 1e-9)
+    table = Table(title=title, title_justify="left", pad_edge=False, padding=(0, 0), box=None,
+                  show_edge=False, collapse_padding=True)
+    table.add_column("true \\ pred", no_wrap=True)
+    for name in class_names:
+        table.add_column(SHORT_NAMES.get(name, name)[:7], justify="right", no_wrap=True, min_width=5)
+    if recall is not None:
+        table.add_column("recall", justify="right", no_wrap=True)
+    for i, name in enumerate(class_names):
+        cells = []
+        for j in range(len(class_names)):
+            share = shares[i, j]
+            text = f"{share * 100:.1f}" if percent else f"{int(cm[i, j])}"
+            value = share if i == j else share / miss_scale
+            cells.append(Text(f" {text}", style=_shade(value, i == j) if cm[i, j] else Style(dim=True)))
+        extra = [Text(f" {recall[i] * 100:.1f}%")] if recall is not None else []
+        table.add_row(SHORT_NAMES.get(name, name), *cells, *extra)
+    if precision is not None:
+        table.add_row(Text("precision", style="italic"),
+                      *[Text(f" {p * 100:.0f}%", style="italic") for p in precision],
+                      *([""] if recall is not None else []))
+    return table
