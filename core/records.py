@@ -142,6 +142,11 @@ class RunRecord:
     def save_state(self, state: dict[str, Any]) -> None:
         atomic_write(self.state_path, lambda f: torch.save(state, f))
 
+    def remove_stale_temporaries(self) -> None:
+        """Delete temporary files a killed process left mid-write (the records themselves are whole)."""
+        for tmp in self.path.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
     # --- reading -------------------------------------------------------------------------------
 
     def read_summary(self) -> dict[str, Any]:
@@ -192,6 +197,26 @@ def effective_status(summary: dict[str, Any]) -> str:
         except (OSError, KeyError, TypeError, ValueError):
             pass
     return status
+
+
+def list_runs(runs_dir: Path) -> list[RunRecord]:
+    """Run directories under ``runs_dir`` (those holding a summary.json), oldest first."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        raise RecordError(f"the runs directory {runs_dir} does not exist; pass the one your runs went to "
+                          f"with --runs-dir.")
+    return sorted((RunRecord(p) for p in runs_dir.iterdir() if (p / "summary.json").is_file()),
+                  key=lambda r: r.run_id)
+
+
+def open_run(path: Path) -> RunRecord:
+    """A run directory named by a person; the error says what is wrong with it."""
+    record = RunRecord(Path(path))
+    if not record.path.is_dir():
+        raise RecordError(f"{path}: no such run directory.")
+    if not record.summary_path.is_file():
+        raise RecordError(f"{path}: not an fmtui run directory (it has no summary.json).")
+    return record
 
 
 # --- checkpoints ---------------------------------------------------------------------------------

@@ -35,10 +35,10 @@ from core.events import (BatchEnded, Diverged, EarlyStopped, EpochEnded, Evaluat
 from core.loop import (Evaluation, evaluate, make_optimizer, make_scheduler, resolve_device, train_one_epoch)
 from core.metrics import Report, classification_report
 from core.models import MODELS, build_model, count_parameters
-from core.records import (FORMAT_VERSION, STATE_FORMAT, Checkpoint, RunRecord, load_checkpoint, make_checkpoint,
-                          new_summary)
+from core.records import (FORMAT_VERSION, STATE_FORMAT, Checkpoint, RunRecord, effective_status, load_checkpoint,
+                          make_checkpoint, new_summary)
 
-RESUMABLE = ("interrupted", "stopped", "failed", "running", "killed")
+RESUMABLE = ("interrupted", "stopped", "failed", "killed", "running")  # running: on another machine
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,7 @@ class Trainer:
         started = datetime.now().astimezone()
         if self.resume_record is not None:
             record = self.resume_record
+            record.remove_stale_temporaries()
             summary = record.read_summary()
             summary.update(status="running", pid=os.getpid(), error=None, ended_at=None, device=str(device))
         else:
@@ -404,7 +405,11 @@ def _restore(state: dict[str, Any], model: nn.Module, ema: nn.Module | None, opt
 def resume_config(record: RunRecord, device: str | None = None) -> TrainConfig:
     """The configuration to continue a run with; only the device may change."""
     summary = record.read_summary()
-    if summary.get("status") not in RESUMABLE:
+    status = effective_status(summary)
+    if status == "running":
+        raise RecordError(f"{record.path} is still being trained by process {summary.get('pid')} on this machine; "
+                          f"stop that process first.")
+    if status not in RESUMABLE:
         raise RecordError(f"{record.path} has status '{summary.get('status')}'; only interrupted, stopped or "
                           f"failed runs can be resumed.")
     if not record.state_path.exists():

@@ -137,3 +137,43 @@ def test_debug_shows_the_traceback(tmp_path):
     """--debug prints the full traceback for people who want it."""
     result = invoke("train", "--preset", "nope", "--debug")
     assert result.exit_code == 2 and "Traceback" in result.stderr
+
+
+def test_eval_of_a_mismatched_checkpoint_exits_2(preset_file, tiny_data, tmp_path):
+    """Weights that do not fit the model their config names are reported, not loaded half-way."""
+    import torch
+
+    result = invoke("train", "--preset", preset_file, "--data-dir", tiny_data, "--runs-dir", tmp_path / "runs",
+                    "--json")
+    run_dir = Path(json.loads(result.stdout.splitlines()[-1])["run_dir"])
+    checkpoint = torch.load(run_dir / "best.pt", weights_only=True)
+    checkpoint["config"]["model"] = "tinyvgg"
+    torch.save(checkpoint, tmp_path / "mismatched.pt")
+    shown = invoke("eval", tmp_path / "mismatched.pt", "--data-dir", tiny_data)
+    assert shown.exit_code == 2
+    assert "its weights do not fit the 'tinyvgg' model" in " ".join(shown.stderr.split())
+    checkpoint["config"]["colour"] = "red"
+    torch.save(checkpoint, tmp_path / "unknown.pt")
+    shown = invoke("eval", tmp_path / "unknown.pt", "--data-dir", tiny_data)
+    assert shown.exit_code == 2 and "colour: unknown setting" in shown.stderr
+
+
+def test_runs_lists_past_runs_and_compare_shows_them_side_by_side(preset_file, tiny_data, tmp_path):
+    """`fmtui runs` tabulates each run; `fmtui compare` prints their metrics and one chart of their curves."""
+    runs = tmp_path / "runs"
+    for epochs in ("2", "3"):
+        invoke("train", "--preset", preset_file, "--data-dir", tiny_data, "--runs-dir", runs, "--epochs", epochs)
+    listing = invoke("runs", "--runs-dir", runs)
+    assert listing.exit_code == 0
+    rows = [line for line in listing.stdout.splitlines() if "tiny" in line and "finished" in line]
+    assert len(rows) == 2 and "2/2" in rows[0] and "3/3" in rows[1]
+    run_dirs = sorted(runs.iterdir())
+    shown = invoke("compare", *run_dirs)
+    assert shown.exit_code == 0
+    assert "best val accuracy" in shown.stdout and "validation accuracy (%) per epoch" in shown.stdout
+    for run_dir in run_dirs:
+        assert run_dir.name in shown.stdout
+    missing = invoke("compare", run_dirs[0], tmp_path / "nope")
+    assert missing.exit_code == 2 and "no such run directory" in missing.stderr
+    empty = invoke("runs", "--runs-dir", tmp_path / "elsewhere")
+    assert empty.exit_code == 2 and "--runs-dir" in empty.stderr

@@ -21,7 +21,7 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_mar
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Train FashionMNIST classifiers and watch them learn, in the terminal.")
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay one greppable line
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
@@ -120,6 +120,25 @@ def eval_(
 
     guarded(debug, lambda: evaluate_checkpoint_command(checkpoint, data_dir=data_dir, device=device,
                                                        json_output=json_))
+
+
+@app.command()
+def runs(runs_dir: RunsDir = Path("runs"), debug: Debug = False) -> None:
+    """List past runs: started, preset, status, epochs, accuracies, duration."""
+    from tui.history_commands import list_runs_command
+
+    guarded(debug, lambda: list_runs_command(runs_dir))
+
+
+@app.command()
+def compare(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories.", show_default=False)],
+    debug: Debug = False,
+) -> None:
+    """Show runs side by side, with their validation accuracy curves in one chart."""
+    from tui.history_commands import compare_command
+
+    guarded(debug, lambda: compare_command(run_dirs))
 
 
 def main() -> Any:

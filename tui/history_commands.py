@@ -1,0 +1,105 @@
+"""`fmtui runs` and `fmtui compare`: past runs as a table, and side by side with their curves."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import plotext as plt
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from core.errors import FmtuiError, RecordError
+from core.records import RunRecord, effective_status, list_runs, open_run
+from tui import format as fmt
+
+out = Console(highlight=False)
+
+STATUS_STYLE = {"finished": "green", "stopped": "yellow", "interrupted": "yellow", "running": "cyan",
+                "diverged": "red", "failed": "red", "killed": "red", "unreadable": "red"}
+
+
+def _summary(record: RunRecord) -> dict[str, Any]:
+    try:
+        summary = record.read_summary()
+    except RecordError as exc:
+        return {"status": "unreadable", "error": str(exc)}
+    return {**summary, "status": effective_status(summary)}
+
+
+def _status(summary: dict[str, Any]) -> str:
+    status = summary["status"]
+    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+
+
+def _started(summary: dict[str, Any]) -> str:
+    started = summary.get("started_at") or ""
+    return started[5:16].replace("T", " ")  # MM-DD HH:MM: the year is rarely in doubt, columns are
+
+
+def list_runs_command(runs_dir: Path) -> int:
+    records = list_runs(runs_dir)
+    if not records:
+        out.print(f"No runs in {runs_dir} yet: start one with `fmtui train --preset linear` or `fmtui`.")
+        return 0
+    table = Table(title=f"Runs in {runs_dir}", title_justify="left", box=None, pad_edge=False,
+                  header_style="bold underline")
+    for header in ("started", "preset", "status", "epochs", "best val", "test", "duration"):
+        table.add_column(header, no_wrap=True, justify="right" if header not in ("preset", "status") else "left")
+    table.add_column("run directory", overflow="fold")
+    for record in records:
+        s = _summary(record)
+        table.add_row(_started(s), s.get("preset", "?"), _status(s),
+                      f"{s.get('epochs', 0)}/{s.get('epochs_planned', '?')}", fmt.percent(s.get("best_val_accuracy")),
+                      fmt.percent(s.get("test_accuracy")), fmt.duration(s.get("duration_seconds")), record.run_id)
+    out.print(table)
+    return 0
+
+
+def compare_command(run_dirs: list[Path]) -> int:
+    records = [open_run(path) for path in run_dirs]
+    summaries = [_summary(r) for r in records]
+    histories = [r.read_history() for r in records]
+    table = Table("", *[r.run_id for r in records], title="Runs side by side", title_justify="left")
+    rows: list[tuple[str, Any]] = [
+        ("preset", lambda s, h: s.get("preset", "?")),
+        ("model", lambda s, h: s.get("model", "?")),
+        ("parameters", lambda s, h: f"{s['parameters']:,}" if s.get("parameters") else "–"),
+        ("status", lambda s, h: _status(s)),
+        ("epochs", lambda s, h: f"{s.get('epochs', 0)}/{s.get('epochs_planned', '?')}"),
+        ("best epoch", lambda s, h: str(s.get("best_epoch") or "–")),
+        ("best val accuracy", lambda s, h: fmt.percent(s.get("best_val_accuracy"))),
+        ("test accuracy", lambda s, h: fmt.percent(s.get("test_accuracy"))),
+        ("final train accuracy", lambda s, h: fmt.percent(h[-1]["train_accuracy"]) if h else "–"),
+        ("duration", lambda s, h: fmt.duration(s.get("duration_seconds"))),
+        ("images/s", lambda s, h: fmt.rate(h[-1]["images_per_second"]) if h else "–"),
+        ("device", lambda s, h: s.get("device", "?")),
+    ]
+    for label, value in rows:
+        table.add_row(label, *[value(s, h) for s, h in zip(summaries, histories)])
+    out.print(table)
+    if not any(histories):
+        raise FmtuiError("none of these runs has a completed epoch, so there are no curves to draw.")
+    sys.stdout.write(accuracy_chart(records, histories, width=min(out.width, 100)) + "\n")
+    return 0
+
+
+def accuracy_chart(records: list[RunRecord], histories: list[list[dict[str, Any]]], width: int = 80,
+                   height: int = 18) -> str:
+    """Validation accuracy per epoch of each run, overlaid, as terminal text."""
+    plt.clf()
+    plt.plotsize(width, height)
+    plt.theme("pro" if sys.stdout.isatty() else "clear")
+    for record, history in zip(records, histories):
+        if history:
+            plt.plot([row["epoch"] for row in history], [row["val_accuracy"] * 100 for row in history],
+                     label=record.run_id, marker="braille")
+    longest = max(len(h) for h in histories)
+    plt.xticks(list(range(1, longest + 1, max(1, longest // 12))))
+    plt.title("validation accuracy (%) per epoch")
+    plt.xlabel("epoch")
+    text = plt.build()
+    plt.clf()
+    return text if sys.stdout.isatty() else plt.uncolorize(text)
