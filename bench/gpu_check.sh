@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# GPU check, sized for one H100 within 6 minutes: tinyvgg's epoch time and time to 93% test accuracy,
+# then the training-speed ratios against the tutorial loop (plain and with torch.compile).
+#
+#   bench/gpu_check.sh DATA_DIR            # DATA_DIR holds FashionMNIST/raw/ (.gz archives are unpacked)
+#   DEVICE=cpu QUICK=1 bench/gpu_check.sh DATA_DIR   # a smoke test of the script itself on a CPU
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=${1:?usage: bench/gpu_check.sh DATA_DIR}
+device=${DEVICE:-cuda}
+python=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1
+
+for gz in "$data"/FashionMNIST/raw/*.gz; do
+  [ -e "$gz" ] && [ ! -e "${gz%.gz}" ] && gunzip -k "$gz"
+done
+if [ "$device" = cuda ]; then
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+fi
+"$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
+
+if [ "${QUICK:-0}" = 1 ]; then
+  tta=(--epochs 2 --train-subset 512 --val-size 100 --target 0.5)
+  speed=(--quick)
+else
+  tta=()
+  speed=()
+fi
+
+echo "== tinyvgg: epoch time and time to 93% test accuracy =="
+"$python" bench/time_to_accuracy.py --data-dir "$data" --preset tinyvgg --target 0.93 --device "$device" "${tta[@]}"
+echo "== training speed against the tutorial loop =="
+"$python" bench/train_speed.py --data-dir "$data" --device "$device" "${speed[@]}"
+if [ "$device" = cuda ]; then
+  echo "== the same with torch.compile =="
+  "$python" bench/train_speed.py --data-dir "$data" --device "$device" --compile --presets tinyvgg "${speed[@]}"
+fi

@@ -1,0 +1,99 @@
+"""Time to a test accuracy: train a preset and report when its best checkpoint first reaches a target.
+
+After each epoch the run is paused, the best checkpoint so far is evaluated on the test split, and
+the run resumes; the pause is not counted in the training time. The test split is used here only to
+time the run: model selection still uses the validation split, exactly as in a normal run.
+
+    python bench/time_to_accuracy.py --data-dir ../shared/data --preset tinyvgg --target 0.93 --device cuda
+
+Prints a line per epoch, then as its last line one JSON object (epoch_seconds, images_per_second,
+seconds_to_target, epoch_reached, test_accuracy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.config import load_preset  # noqa: E402
+from core.data import Split, load_fashion_mnist  # noqa: E402
+from core.events import EpochEnded, Event, RunFailed, RunStarted  # noqa: E402
+from core.loop import resolve_device  # noqa: E402
+from core.records import load_checkpoint  # noqa: E402
+from core.training import Trainer, evaluate_checkpoint  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--preset", default="tinyvgg")
+    parser.add_argument("--target", type=float, default=0.93, help="test accuracy to reach, as a fraction")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--epochs", type=int, help="override the preset's epochs")
+    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--train-subset", type=int, default=0, help="train on fewer images (smoke tests)")
+    parser.add_argument("--val-size", type=int, help="override the validation split's size (smoke tests)")
+    args = parser.parse_args()
+
+    config = replace(load_preset(args.preset), device=args.device, compile=args.compile,
+                     train_subset=args.train_subset)
+    if args.epochs:
+        config = replace(config, epochs=args.epochs)
+    if args.val_size:
+        config = replace(config, val_size=args.val_size)
+    device = resolve_device(args.device)
+    data = load_fashion_mnist(args.data_dir, download=False)
+    test = Split(data.test_images.unsqueeze(1).to(device), data.test_labels.to(device))
+
+    with tempfile.TemporaryDirectory(prefix="fmtui-tta-") as runs:
+        trainer = Trainer(config, data=data, runs_dir=Path(runs))
+        epochs: list[dict] = []
+        failure: list[str] = []
+        run_dir: list[Path] = []
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, RunStarted):
+                run_dir.append(Path(event.run_dir))
+            elif isinstance(event, EpochEnded):
+                trainer.pause()  # hold training while the test split is scored
+                checkpoint = load_checkpoint(run_dir[0] / "best.pt")
+                accuracy = evaluate_checkpoint(checkpoint, test, device).accuracy
+                trainer.resume()
+                row = {"epoch": event.epoch, "seconds": event.seconds, "elapsed": event.elapsed_seconds,
+                       "images_per_second": event.images_per_second, "val_accuracy": event.val_accuracy,
+                       "best_epoch": event.best_epoch, "test_accuracy_of_best": accuracy}
+                epochs.append(row)
+                print(f"epoch {event.epoch:>2}: {event.seconds:6.2f} s, {event.images_per_second:9,.0f} img/s, "
+                      f"val {event.val_accuracy:.2%}, best-so-far test {accuracy:.2%}, "
+                      f"elapsed {event.elapsed_seconds:7.1f} s", file=sys.stderr, flush=True)
+            elif isinstance(event, RunFailed):
+                failure.append(event.error)
+
+        trainer.subscribe(on_event)
+        trainer.start()
+        outcome = trainer.wait()
+    if failure or outcome is None or outcome.status != "finished":
+        print(f"run did not finish: {failure or outcome}", file=sys.stderr)
+        return 1
+    reached = next((row for row in epochs if row["test_accuracy_of_best"] >= args.target), None)
+    result = {
+        "preset": config.preset, "device": str(device), "compile": config.compile, "target": args.target,
+        "epochs": len(epochs),
+        "epoch_seconds": sum(r["seconds"] for r in epochs) / len(epochs),
+        "images_per_second": len(epochs) / sum(1 / r["images_per_second"] for r in epochs),
+        "seconds_to_target": reached["elapsed"] if reached else None,
+        "epoch_reached": reached["epoch"] if reached else None,
+        "test_accuracy": outcome.test_accuracy,
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
