@@ -1,0 +1,79 @@
+"""The status line: what is training where, its state, and how long it has taken and will take."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from core.config import TrainConfig
+from core.events import (BatchEnded, EpochEnded, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted,
+                         StopRequested)
+from tui import format as fmt
+
+# Badges in 256-colour names so they read the same in tmux without true colour.
+STATE_STYLES = {
+    "ready": "bold black on grey70", "starting": "bold black on grey70", "running": "bold black on green3",
+    "paused": "bold black on gold1", "stopping": "bold black on dark_orange", "finished": "bold white on blue",
+    "stopped": "bold white on blue", "interrupted": "bold black on dark_orange",
+    "diverged": "bold white on red3", "failed": "bold white on red3",
+}
+
+
+class StatusLine(Widget):
+    """One line: state badge, preset and model, parameters, device; elapsed time and ETA on the right."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: 1; width: 1fr; }
+    """
+
+    state: reactive[str] = reactive("ready")
+    subject: reactive[str] = reactive("no run yet: press n to choose a preset")
+    # Training time from the trainer's own events (pauses excluded), not the wall clock.
+    elapsed: reactive[float | None] = reactive(None)
+    eta: reactive[float | None] = reactive(None)
+
+    def reset(self, config: TrainConfig) -> None:
+        self.state, self.subject = "starting", f"{_name(config.preset, config.model)}: loading data"
+        self.elapsed = self.eta = None
+
+    def follow(self, event: Event) -> None:
+        match event:
+            case RunStarted():
+                self.state = "running"
+                self.subject = (f"{_name(event.preset, event.model)} · {event.parameters:,} params · "
+                                f"{event.device}")
+                self.elapsed, self.eta = 0.0, None
+            case BatchEnded():
+                self.elapsed, self.eta = event.elapsed_seconds, event.eta_seconds
+            case EpochEnded():
+                self.elapsed = event.elapsed_seconds
+            case Paused():
+                self.state = "paused"
+            case Resumed():
+                self.state = "running"
+            case StopRequested():
+                self.state = "stopping"
+            case RunFinished():
+                self.state, self.elapsed, self.eta = event.status, event.seconds, None
+            case RunFailed():
+                self.state, self.eta = "failed", None
+
+    def render(self) -> Table:
+        grid = Table.grid(expand=True, padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        grid.add_column(no_wrap=True, justify="right")
+        times = []
+        if self.elapsed is not None:
+            times.append(f"elapsed {fmt.duration(self.elapsed)}")
+        if self.eta is not None and self.state in ("running", "paused"):
+            times.append(f"ETA {fmt.duration(self.eta)}")
+        badge = Text(f" {self.state.upper()} ", style=STATE_STYLES.get(self.state, "reverse"))
+        grid.add_row(badge, self.subject, "  ".join(times))
+        return grid
+
+
+def _name(preset: str, model: str) -> str:
+    return preset if preset == model else f"{preset} ({model})"
