@@ -92,6 +92,7 @@ class Charts(Grid):
             if points:
                 plt.plot([x for x, _ in points], [y for _, y in points], color=TRAIN_COLOUR, marker="hd")
             plt.xlim(0, max(self.batches, 1))
+            plt.xticks(whole_ticks(0, max(self.batches, 1)))
         plot.refresh()
 
     def _draw_epochs(self, plot: PlotextPlot, title: str, train: list[float], val: list[float]) -> None:
@@ -102,7 +103,14 @@ class Charts(Grid):
         if self.epochs:
             plt.plot(self.epochs, train, label="train", color=TRAIN_COLOUR, marker="hd")
             plt.plot(self.epochs, val, label="val", color=VAL_COLOUR, marker="hd")
-            last = self.epochs[-1]
-            step = max(1, (last + 5) // 6)  # whole-epoch ticks, at most about six
-            plt.xticks(list(range(1, last + 1, step)))
+            plt.xticks(whole_ticks(self.epochs[0], self.epochs[-1]))
         plot.refresh()
+
+
+def whole_ticks(first: int, last: int, most: int = 6) -> list[int]:
+    """Whole-number ticks (epochs, batches), at most about ``most`` of them, ending on ``last``."""
+    step = max(1, -(-(last - first) // (most - 1)))
+    ticks = list(range(first, last + 1, step))
+    if ticks[-1] != last:
+        ticks[-1 if last - ticks[-1] < step / 2 else len(ticks):] = [last]
+    return ticks

@@ -13,6 +13,7 @@ from textual_plotext import PlotextPlot
 from core.config import TrainConfig
 from core.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StopRequested
 from tui import format as fmt
+from tui.widgets.charts import whole_ticks
 
 COLOURS = ("cyan", "orange", "green", "magenta", "yellow", "blue", "red")
 COLUMNS = ("run", "preset", "model", "status", "best val", "test", "epochs", "time")
@@ -106,8 +107,7 @@ class CompareView(Vertical):
                          color=COLOURS[(run.number - 1) % len(COLOURS)])
                 longest = max(longest, run.epochs[-1])
         if longest:
-            step = max(1, (longest + 5) // 6)
-            plt.xticks(list(range(1, longest + 1, step)))
+            plt.xticks(whole_ticks(1, longest))
         plot.refresh()
         self.query_one("#verdict", Static).update(self._verdict())
 
