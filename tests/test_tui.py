@@ -31,15 +31,16 @@ SIZE = (80, 24)
 class Factory:
     """Makes a FakeTrainer per run from ``scripts`` (one per run, in order) and remembers them."""
 
-    def __init__(self, *scripts) -> None:
+    def __init__(self, *scripts, ending_seconds: float = 0.0) -> None:
         self.scripts = list(scripts)
+        self.ending_seconds = ending_seconds
         self.trainers: list[FakeTrainer] = []
         self.app = None
         self.previous_ended_at_start: list[bool] = []
 
     def __call__(self, config):
         script = self.scripts[len(self.trainers)]
-        trainer = FakeTrainer(config, script(config) if callable(script) else script)
+        trainer = FakeTrainer(config, script(config) if callable(script) else script, self.ending_seconds)
         if self.app is not None and self.app.current is not None:
             self.previous_ended_at_start.append(self.app.current.ended)
         self.trainers.append(trainer)
@@ -171,7 +172,7 @@ async def test_the_preset_menu_explains_a_bad_value_and_stays_open():
 async def test_quit_while_running_asks_then_waits_for_the_record():
     """q asks first; a confirmed quit stops the run and exits only after the run has finished."""
     handled = []
-    factory = Factory(holding())
+    factory = Factory(holding(), ending_seconds=0.3)  # the app must outwait the run's test evaluation
     app = factory.make_app()
 
     def hook(message):

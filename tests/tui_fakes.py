@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+import time
 from dataclasses import dataclass
 
 from core.config import TrainConfig
@@ -94,8 +95,9 @@ class FakeOutcome:
 class FakeTrainer:
     """Plays ``script`` on a worker thread; at HOLD it waits until stop(), then plays the ending."""
 
-    def __init__(self, config: TrainConfig, script: list) -> None:
+    def __init__(self, config: TrainConfig, script: list, ending_seconds: float = 0.0) -> None:
         self.config = config
+        self.ending_seconds = ending_seconds  # how long "testing the best weights" takes after a stop
         self.script = script
         self.bus = EventBus()
         self.started = False
@@ -117,6 +119,7 @@ class FakeTrainer:
         for item in self.script:
             if item is HOLD:
                 self._stop.wait()
+                time.sleep(self.ending_seconds)
                 acc = next((e.val_accuracy for e in reversed(self.script) if isinstance(e, EpochEnded)), 0.0)
                 for event in finish(self.config, self.stop_reason, self.epochs_done, acc, 99.0):
                     self.bus.publish(event)
