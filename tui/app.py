@@ -95,6 +95,7 @@ class MonitorApp(App[int]):
         self.quitting = False
         self.internal_errors: list[RunFailed] = []  # bugs: their tracebacks are printed after the app exits
         self._views: list[RunView] = []
+        self._compare: CompareView  # set on mount
         self._back_from_compare = "charts"
 
     def compose(self) -> ComposeResult:
@@ -113,8 +114,10 @@ class MonitorApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Kept, not queried per event: the handler then never depends on which screen is on top.
         self._views = [self.query_one(kind) for kind in (StatusLine, RunProgress, ErrorPanel, Charts, ConfusionView,
                                                          HistoryTable)]
+        self._compare = self.query_one(CompareView)
         if self.initial is not None:
             self.start_run(self.initial)
         else:
@@ -132,14 +135,14 @@ class MonitorApp(App[int]):
         self.current = run
         for view in self._views:
             view.reset(config)
-        self.query_one(CompareView).add_run(run.number, config)
+        self._compare.add_run(run.number, config)
         run.trainer.subscribe(forward_to(self, run.number))
         run.trainer.start()
         self.refresh_bindings()
 
     def on_run_event(self, message: RunEvent) -> None:
         run, event = self.runs[message.run], message.event
-        self.query_one(CompareView).follow(run.number, event)
+        self._compare.follow(run.number, event)
         if run is self.current:
             for view in self._views:
                 view.follow(event)
@@ -187,6 +190,8 @@ class MonitorApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if len(self.screen_stack) > 1 and action in MONITOR_ACTIONS:
             return False  # a dialog is open: its keys only (q still quits)
+        if self.quitting and action in ("new_run", "pause", "resume", "stop"):
+            return None  # on the way out: only waiting for the record is left
         run = self.current if self.active else None
         if action == "pause":
             if run is not None and run.trainer.paused:

@@ -48,19 +48,21 @@ class CompareView(Vertical):
         self.runs: dict[int, RunEntry] = {}
 
     def compose(self) -> ComposeResult:
-        yield PlotextPlot(id="compare-chart")
-        yield Static(id="verdict")
-        yield DataTable(id="compare-table", cursor_type="none", zebra_stripes=True)
+        self.chart = PlotextPlot(id="compare-chart")
+        self.verdict = Static(id="verdict")
+        self.table = DataTable(id="compare-table", cursor_type="none", zebra_stripes=True)
+        yield self.chart
+        yield self.verdict
+        yield self.table
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
         for name in COLUMNS:
-            table.add_column(name, key=name)
+            self.table.add_column(name, key=name)
         self._redraw()
 
     def add_run(self, number: int, config: TrainConfig) -> None:
         self.runs[number] = RunEntry(number, config.preset, config.model)
-        self.query_one(DataTable).add_row(*self._cells(self.runs[number]), key=str(number))
+        self.table.add_row(*self._cells(self.runs[number]), key=str(number))
         self._redraw()
 
     def follow(self, number: int, event: Event) -> None:
@@ -85,9 +87,8 @@ class CompareView(Vertical):
                 run.status = "failed"
             case _:
                 return  # batch progress and the like change nothing here
-        table = self.query_one(DataTable)
         for column, value in zip(COLUMNS, self._cells(run)):
-            table.update_cell(str(number), column, value, update_width=True)
+            self.table.update_cell(str(number), column, value, update_width=True)
         self._redraw()
 
     def _cells(self, run: RunEntry) -> tuple[str, ...]:
@@ -95,8 +96,7 @@ class CompareView(Vertical):
                 fmt.percent(run.test), str(len(run.epochs)), fmt.duration(run.seconds))
 
     def _redraw(self) -> None:
-        plot = self.query_one(PlotextPlot)
-        plt = plot.plt
+        plt = self.chart.plt
         plt.clear_data()
         plt.clear_figure()
         plt.title("validation accuracy % per epoch")
@@ -108,8 +108,8 @@ class CompareView(Vertical):
                 longest = max(longest, run.epochs[-1])
         if longest:
             plt.xticks(whole_ticks(1, longest))
-        plot.refresh()
-        self.query_one("#verdict", Static).update(self._verdict())
+        self.chart.refresh()
+        self.verdict.update(self._verdict())
 
     def _verdict(self) -> Text:
         """Who leads whom, by test accuracy when two runs have one, else by best validation accuracy."""

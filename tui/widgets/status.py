@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -11,6 +10,8 @@ from core.config import TrainConfig
 from core.events import (BatchEnded, EpochEnded, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted,
                          StopRequested)
 from tui import format as fmt
+
+PROGRESS_SECONDS = 0.25  # how often batch progress is drawn, however often it arrives
 
 # Badges in 256-colour names so they read the same in tmux without true colour.
 STATE_STYLES = {
@@ -34,6 +35,16 @@ class StatusLine(Widget):
     elapsed: reactive[float | None] = reactive(None)
     eta: reactive[float | None] = reactive(None)
 
+    _stale = False  # batch progress stored but not yet drawn
+
+    def on_mount(self) -> None:
+        self.set_interval(PROGRESS_SECONDS, self._draw_progress)
+
+    def _draw_progress(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.refresh()
+
     def reset(self, config: TrainConfig) -> None:
         self.state, self.subject = "starting", f"{_name(config.preset, config.model)}: loading data"
         self.elapsed = self.eta = None
@@ -46,7 +57,10 @@ class StatusLine(Widget):
                                 f"{event.device}")
                 self.elapsed, self.eta = 0.0, None
             case BatchEnded():
-                self.elapsed, self.eta = event.elapsed_seconds, event.eta_seconds
+                # Ten a second: stored without a redraw; the timer shows them four times a second.
+                self.set_reactive(StatusLine.elapsed, event.elapsed_seconds)
+                self.set_reactive(StatusLine.eta, event.eta_seconds)
+                self._stale = True
             case EpochEnded():
                 self.elapsed = event.elapsed_seconds
             case Paused():
@@ -60,19 +74,22 @@ class StatusLine(Widget):
             case RunFailed():
                 self.state, self.eta = "failed", None
 
-    def render(self) -> Table:
-        grid = Table.grid(expand=True, padding=(0, 1))
-        grid.add_column(no_wrap=True)
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(no_wrap=True, justify="right")
+    def render(self) -> Text:
+        # Plain styled text, not a rich Table: this line is redrawn with every batch event.
         times = []
         if self.elapsed is not None:
             times.append(f"elapsed {fmt.duration(self.elapsed)}")
         if self.eta is not None and self.state in ("running", "paused"):
             times.append(f"ETA {fmt.duration(self.eta)}")
-        badge = Text(f" {self.state.upper()} ", style=STATE_STYLES.get(self.state, "reverse"))
-        grid.add_row(badge, self.subject, "  ".join(times))
-        return grid
+        right = "  ".join(times)
+        line = Text(no_wrap=True)
+        line.append(f" {self.state.upper()} ", style=STATE_STYLES.get(self.state, "reverse"))
+        room = self.size.width - line.cell_len - len(right) - 2
+        subject = self.subject if len(self.subject) <= room else self.subject[:max(room - 1, 0)] + "…"
+        line.append(f" {subject}")
+        line.append(" " * max(1, self.size.width - line.cell_len - len(right)))
+        line.append(right)
+        return line
 
 
 def _name(preset: str, model: str) -> str:
