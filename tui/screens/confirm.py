@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Footer, Label
 
 
 class Confirm(ModalScreen[bool]):
@@ -19,7 +19,7 @@ class Confirm(ModalScreen[bool]):
     Confirm Button { margin-left: 1; }
     """
 
-    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No", key_display="n")]
 
     def __init__(self, question: str, yes: str, no: str) -> None:
         super().__init__()
@@ -31,6 +31,7 @@ class Confirm(ModalScreen[bool]):
             with Horizontal():
                 yield Button(f"{self.no} (n)", id="no", compact=True)
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning", compact=True)
+        yield Footer()  # the dialog's own keys; the monitor's footer lies beneath it
 
     def on_mount(self) -> None:
         self.query_one("#yes", Button).focus()

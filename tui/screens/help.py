@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 KEYS = (
     ("n", "New run: pick a preset, change epochs and learning rate, Enter starts it. A running run "
@@ -42,3 +42,4 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll() as scroll:
             scroll.border_title = "fmtui keys (Esc closes)"
             yield Static(table)
+        yield Footer()  # the dialog's own keys; the monitor's footer lies beneath it

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.config import TrainConfig, load_preset, preset_names, with_overrides
@@ -80,6 +80,7 @@ class PresetMenu(ModalScreen[TrainConfig | None]):
                 yield Input(id="lr", compact=True)
             yield Static(id="problem")
             yield Label("↑↓ preset  Tab epochs/lr  Enter start  Esc cancel", classes="hint")
+        yield Footer()  # the dialog's own keys; the monitor's footer lies beneath it
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
