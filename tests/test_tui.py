@@ -18,7 +18,7 @@ from tui.messages import RunEvent
 from tui.screens.confirm import Confirm
 from tui.screens.help import HelpScreen
 from tui.screens.preset_menu import PresetMenu
-from tui.widgets.charts import Charts
+from tui.widgets.charts import BATCH_REDRAW_SECONDS, Charts
 from tui.widgets.compare import CompareView
 from tui.widgets.confusion import ConfusionView
 from tui.widgets.error import ErrorPanel
@@ -252,7 +252,7 @@ async def test_m_switches_counts_and_percentages_and_c_toggles_compare():
 
 @drive
 async def test_charts_redraw_at_most_twice_a_second_whatever_the_event_rate():
-    """Hundreds of batch events a second cost list appends; the charts are rebuilt at most every 0.5 s."""
+    """Thousands of batch events in a burst cost list appends; the charts are rebuilt at most twice a second."""
     config = load_preset("linear")
     script = run_script(config, epochs_done=0, batches=2000, batches_in_progress=2000)
     factory = Factory(script)
@@ -262,9 +262,10 @@ async def test_charts_redraw_at_most_twice_a_second_whatever_the_event_rate():
         await until(pilot, lambda: app.query_one(StatusLine).state == "running")
         before, started = charts.redraws, time.monotonic()
         await until(pilot, lambda: charts.batch_x and charts.batch_x[-1] == 2000)
-        await pilot.pause(0.6)
+        await pilot.pause(BATCH_REDRAW_SECONDS + 0.2)  # the last batches are drawn within a second
         seconds = time.monotonic() - started
-        assert 1 <= charts.redraws - before <= seconds / 0.5 + 2
+        assert charts.batch_loss and charts.redraws - before >= 1
+        assert charts.redraws - before <= 2 * seconds + 2
 
 
 def test_batch_progress_of_one_run_may_replace_the_previous_one():

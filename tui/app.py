@@ -170,7 +170,7 @@ class MonitorApp(App[int]):
             tested = f"test accuracy {fmt.percent(event.test_accuracy)}" if event.test_accuracy is not None \
                 else "not tested"
             self.notify(f"{run.config.preset} {event.status}: {tested} after {event.epochs_completed} epochs "
-                        f"({fmt.duration(event.seconds)}). Record: {event.run_dir}", timeout=8)
+                        f"({fmt.duration(event.seconds)}). Record: {event.run_dir}", timeout=5)
 
     def _stop_current(self) -> None:
         if self.active and self.current is not None:

@@ -60,6 +60,7 @@ class Charts(Grid):
             series.clear()
         self.epoch = self.batches = 0
         self._epochs_dirty = self._batches_dirty = True
+        self.redraw_if_changed()  # at once: the previous run's curves must not linger under the new name
 
     def follow(self, event: Event) -> None:
         match event:

@@ -120,7 +120,9 @@ class CompareView(Vertical):
         measure, pool = ("test", tested) if len(tested) >= 2 else (
             "best validation", [r for r in self.runs.values() if r.best_val is not None])
         if len(pool) < 2:
-            return Text("Start another run (n) to compare it with this one.", style="dim")
+            hint = ("Start another run (n) to compare it with this one." if len(self.runs) < 2 else
+                    "Runs are compared once at least two have finished an epoch.")
+            return Text(hint, style="dim")
 
         def score(run: RunEntry) -> float:
             return run.test if measure == "test" else run.best_val

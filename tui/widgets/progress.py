@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from core.config import TrainConfig
-from core.events import BatchEnded, EpochEnded, Evaluated, Event, RunStarted, StopRequested
+from core.events import BatchEnded, EpochEnded, Evaluated, Event, RunFinished, RunStarted, StopRequested
 from tui import format as fmt
 from tui.widgets.status import PROGRESS_SECONDS
 
@@ -63,6 +63,9 @@ class RunProgress(Widget):
                 self.epoch_note = f"val acc {fmt.percent(event.val_accuracy)}{best}"
             case StopRequested():
                 self.batch_note = "stopping at the next batch"
+            case RunFinished(test_accuracy=None):
+                self.batch_note = (f"{event.status} before an epoch ended: nothing to test"
+                                   if not event.epochs_completed else f"{event.status}: not tested")
             case Evaluated(split="test"):
                 self.batch_note = f"test acc {fmt.percent(event.accuracy)} (best epoch {event.epoch})"
 
