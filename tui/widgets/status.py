@@ -45,13 +45,18 @@ class StatusLine(Widget):
             self._stale = False
             self.refresh()
 
+    _title = ""  # preset and model of the run being followed
+    _started = False
+
     def reset(self, config: TrainConfig) -> None:
-        self.state, self.subject = "starting", f"{_name(config.preset, config.model)}: loading data"
+        self._title, self._started = _name(config.preset, config.model), False
+        self.state, self.subject = "starting", f"{self._title}: loading data"
         self.elapsed = self.eta = None
 
     def follow(self, event: Event) -> None:
         match event:
             case RunStarted():
+                self._started = True
                 self.state = "running"
                 self.subject = (f"{_name(event.preset, event.model)} · {event.parameters:,} params · "
                                 f"{event.device}")
@@ -73,6 +78,8 @@ class StatusLine(Widget):
                 self.state, self.elapsed, self.eta = event.status, event.seconds, None
             case RunFailed():
                 self.state, self.eta = "failed", None
+                if not self._started:
+                    self.subject = f"{self._title}: did not start"
 
     def render(self) -> Text:
         # Plain styled text, not a rich Table: this line is redrawn with every batch event.
