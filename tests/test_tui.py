@@ -240,6 +240,7 @@ async def test_m_switches_counts_and_percentages_and_c_toggles_compare():
         assert "counts" in shown
         await pilot.press("m")
         assert confusion.percent and "row %" in str(confusion.render().renderables[0])
+        assert "most confused: Shirt → T-shirt/top" in str(confusion.render().renderables[2])
         await pilot.press("c")
         assert tabs.active == "compare"
         await pilot.press("c")
