@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,9 +32,18 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
             device: str | None = None) -> int:
     """Run the monitor until the person quits; the exit code for the CLI."""
     app = make_app(preset=preset, data_dir=data_dir, runs_dir=runs_dir, device=device)
+
+    def on_signal(signum: int, frame: object) -> None:
+        # The SSH connection dropped (SIGHUP) or we were told to end (SIGTERM): no one is left to ask,
+        # so leave at once; finish_runs then ends the run as interrupted, with its record written.
+        app.exit(128 + signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGHUP, signal.SIGTERM)}
     try:
         app.run()
     finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
         app.finish_runs()
     for failure in app.internal_errors:
         print(f"internal error: {failure.error}\n{failure.traceback}", file=sys.stderr, end="")
