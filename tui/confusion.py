@@ -9,10 +9,14 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-# Short names keep ten columns inside 80 terminal columns.
+# Short names for the row labels; column headers break long names over two lines so ten columns and
+# the recall fit inside 80 terminal columns.
 SHORT_NAMES = {"T-shirt/top": "T-shirt", "Trouser": "Trouser", "Pullover": "Pullover", "Dress": "Dress",
                "Coat": "Coat", "Sandal": "Sandal", "Shirt": "Shirt", "Sneaker": "Sneaker", "Bag": "Bag",
                "Ankle boot": "Boot"}
+HEADERS = {"T-shirt/top": "T-\nshirt", "Trouser": "Trou-\nser", "Pullover": "Pull-\nover", "Sandal": "San-\ndal",
+           "Sneaker": "Snea-\nker", "Ankle boot": "Ankle\nboot"}
+CELL = 5  # characters per cell: "1,000" counts, "100.0" percentages
 
 # Eight steps of one hue from the 256-colour palette: readable without true colour, and in tmux.
 _HIT = ["grey15", "dark_green", "green4", "spring_green4", "green3", "spring_green3", "green1", "pale_green1"]
@@ -35,24 +39,26 @@ def confusion_table(confusion: np.ndarray | Sequence[Sequence[int]], class_names
     shares = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
     # Misses are rarely above a fifth of a row; scale them so the worst pairs stand out.
     miss_scale = max(shares[~np.eye(len(cm), dtype=bool)].max(initial=0), 1e-9)
-    table = Table(title=title, title_justify="left", pad_edge=False, padding=(0, 0), box=None,
-                  show_edge=False, collapse_padding=True)
-    table.add_column("true \\ pred", no_wrap=True)
+    table = Table(title=title, title_justify="left", pad_edge=False, padding=(0, 0, 0, 1), box=None,
+                  show_edge=False)
+    table.add_column("true\\pred", no_wrap=True, vertical="bottom")
     for name in class_names:
-        table.add_column(SHORT_NAMES.get(name, name)[:7], justify="right", no_wrap=True, min_width=5)
+        header = HEADERS.get(name, SHORT_NAMES.get(name, name)[:CELL])
+        table.add_column(header, justify="right", no_wrap=True, min_width=CELL, vertical="bottom")
     if recall is not None:
-        table.add_column("recall", justify="right", no_wrap=True)
+        table.add_column("recall", justify="right", no_wrap=True, vertical="bottom")
     for i, name in enumerate(class_names):
         cells = []
         for j in range(len(class_names)):
             share = shares[i, j]
-            text = f"{share * 100:.1f}" if percent else f"{int(cm[i, j])}"
+            text = f"{share * 100:.1f}" if percent else f"{int(cm[i, j]):,}"
             value = share if i == j else share / miss_scale
-            cells.append(Text(f" {text}", style=_shade(value, i == j) if cm[i, j] else Style(dim=True)))
-        extra = [Text(f" {recall[i] * 100:.1f}%")] if recall is not None else []
+            # Padded to the full cell so the shading forms an even grid.
+            cells.append(Text(f"{text:>{CELL}}", style=_shade(value, i == j) if cm[i, j] else Style(dim=True)))
+        extra = [Text(f"{recall[i] * 100:.1f}%")] if recall is not None else []
         table.add_row(SHORT_NAMES.get(name, name), *cells, *extra)
     if precision is not None:
         table.add_row(Text("precision", style="italic"),
-                      *[Text(f" {p * 100:.0f}%", style="italic") for p in precision],
+                      *[Text(f"{p * 100:.0f}%", style="italic") for p in precision],
                       *([""] if recall is not None else []))
     return table

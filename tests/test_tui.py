@@ -1,0 +1,295 @@
+"""The monitor driven by keys, with a scripted trainer: what a person sees and what each key does."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.widgets import Input, TabbedContent
+from typer.testing import CliRunner
+
+from core.config import load_preset
+from core.errors import ConfigError
+from core.events import BatchEnded, EpochEnded, RunFinished
+from tests.tui_fakes import FakeTrainer, drive, failing_script, run_script
+from tui import cli
+from tui.launch import make_app
+from tui.messages import RunEvent
+from tui.screens.confirm import Confirm
+from tui.screens.help import HelpScreen
+from tui.screens.preset_menu import PresetMenu
+from tui.widgets.charts import BATCH_REDRAW_SECONDS, Charts
+from tui.widgets.compare import CompareView
+from tui.widgets.confusion import ConfusionView
+from tui.widgets.error import ErrorPanel
+from tui.widgets.history import HistoryTable
+from tui.widgets.status import StatusLine
+
+SIZE = (80, 24)
+
+
+class Factory:
+    """Makes a FakeTrainer per run from ``scripts`` (one per run, in order) and remembers them."""
+
+    def __init__(self, *scripts, ending_seconds: float = 0.0) -> None:
+        self.scripts = list(scripts)
+        self.ending_seconds = ending_seconds
+        self.trainers: list[FakeTrainer] = []
+        self.app = None
+        self.previous_ended_at_start: list[bool] = []
+
+    def __call__(self, config):
+        script = self.scripts[len(self.trainers)]
+        trainer = FakeTrainer(config, script(config) if callable(script) else script, self.ending_seconds)
+        if self.app is not None and self.app.current is not None:
+            self.previous_ended_at_start.append(self.app.current.ended)
+        self.trainers.append(trainer)
+        return trainer
+
+    def make_app(self, preset: str | None = "linear"):
+        self.app = make_app(preset=preset, trainer_factory=self)
+        return self.app
+
+
+def holding(epochs_done: int = 2):
+    return lambda config: run_script(config, epochs_done=epochs_done, batches_in_progress=5)
+
+
+def finishing(epochs_done: int = 3):
+    return lambda config: run_script(config, epochs_done=epochs_done, hold=False)
+
+
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the app"
+        await pilot.pause(0.02)
+
+
+@drive
+async def test_a_finished_run_fills_every_view():
+    """Status, history, confusion matrix, charts and compare all show a run that finished."""
+    factory = Factory(finishing(3))
+    app = factory.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.query_one(StatusLine)
+        await until(pilot, lambda: status.state == "finished")
+        assert "linear · 7,850 params · cpu (2 threads)" in status.subject
+        history = app.query_one(HistoryTable)
+        assert history.row_count == 3
+        assert history.get_row("3")[0] == "3" and history.get_row("3")[-1] == "*", "the best epoch is starred"
+        confusion = app.query_one(ConfusionView)
+        assert confusion.evaluation.split == "test"
+        charts = app.query_one(Charts)
+        assert charts.epochs == [1, 2, 3] and len(charts.val_acc) == 3
+        compare = app.query_one(CompareView).runs[1]
+        assert compare.status == "finished" and compare.test is not None and compare.epochs == [1, 2, 3]
+        assert not app.active
+
+
+@drive
+async def test_pause_and_resume_with_p():
+    """p pauses the trainer and the footer offers Resume; p again resumes it."""
+    factory = Factory(holding())
+    app = factory.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.query_one(StatusLine)
+        await until(pilot, lambda: status.state == "running" and app.query_one(Charts).epochs)
+        await pilot.press("p")
+        await until(pilot, lambda: status.state == "paused")
+        assert factory.trainers[0].paused
+        assert app.check_action("resume", ()) is True and app.check_action("pause", ()) is False
+        await pilot.press("p")
+        await until(pilot, lambda: status.state == "running")
+        assert not factory.trainers[0].paused
+
+
+@drive
+async def test_stop_ends_the_run_with_its_test_result():
+    """s stops early; the run still reports its test accuracy, and p and s are greyed out afterwards."""
+    factory = Factory(holding(epochs_done=2))
+    app = factory.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.query_one(StatusLine)
+        await until(pilot, lambda: len(app.query_one(Charts).epochs) == 2)
+        await pilot.press("s")
+        await until(pilot, lambda: status.state == "stopped")
+        assert app.query_one(ConfusionView).evaluation.split == "test"
+        assert app.query_one(CompareView).runs[1].test is not None
+        assert app.check_action("stop", ()) is None and app.check_action("pause", ()) is None
+
+
+@drive
+async def test_switching_preset_asks_then_starts_after_the_old_run_has_ended():
+    """Picking tinyvgg while linear runs asks first; 'no' keeps it, 'yes' stops it and starts tinyvgg after."""
+    factory = Factory(holding(), holding())
+    app = factory.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(StatusLine).state == "running")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, PresetMenu))
+        await pilot.press("down")  # presets are listed by name: linear, then tinyvgg
+        await pilot.press("tab")  # to the epochs field
+        epochs = app.screen.query_one("#epochs", Input)
+        assert epochs.has_focus and epochs.value == str(load_preset("tinyvgg").epochs)
+        await pilot.press("backspace", "backspace", "2", "enter")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, Confirm))
+        assert len(factory.trainers) == 1 and app.active, "'no' leaves the run alone"
+
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, PresetMenu))
+        await pilot.press("down", "tab", "backspace", "backspace", "2", "enter")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(pilot, lambda: len(factory.trainers) == 2 and app.query_one(StatusLine).state == "running")
+        assert factory.previous_ended_at_start == [True], "the new run starts only once the old one has ended"
+        first, second = app.query_one(CompareView).runs.values()
+        assert first.status == "stopped" and first.test is not None
+        assert factory.trainers[1].config.preset == "tinyvgg" and factory.trainers[1].config.epochs == 2
+        assert "tinyvgg" in app.query_one(StatusLine).subject
+
+
+@drive
+async def test_the_preset_menu_explains_a_bad_value_and_stays_open():
+    """An epochs value out of range is named in the menu instead of starting a run."""
+    factory = Factory(holding())
+    app = factory.make_app(preset=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, PresetMenu))  # no --preset: the menu opens at once
+        await pilot.press("tab", "backspace", "backspace", "0", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PresetMenu) and not factory.trainers
+        assert "epochs = 0: must be between 1 and 10000" in str(app.screen.query_one("#problem").render())
+        await pilot.press("backspace", "3", "enter")
+        await until(pilot, lambda: factory.trainers)
+        assert factory.trainers[0].config.epochs == 3 and factory.trainers[0].config.preset == "linear"
+
+
+@drive
+async def test_quit_while_running_asks_then_waits_for_the_record():
+    """q asks first; a confirmed quit stops the run and exits only after the run has finished."""
+    handled = []
+    factory = Factory(holding(), ending_seconds=0.3)  # the app must outwait the run's test evaluation
+    app = factory.make_app()
+
+    def hook(message):
+        if isinstance(message, RunEvent):
+            handled.append(message.event)
+
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await until(pilot, lambda: app.query_one(StatusLine).state == "running")
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.is_running and app.active and not factory.trainers[0]._stop.is_set()
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 0
+    assert isinstance(handled[-1], RunFinished) and handled[-1].status == "stopped"
+    assert app.runs[1].ended
+
+
+@drive
+async def test_quit_with_no_active_run_exits_at_once():
+    """q after the run has ended exits without asking."""
+    factory = Factory(finishing(1))
+    app = factory.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: not app.active)
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 0
+
+
+@drive
+async def test_a_failed_run_shows_its_message_and_the_app_stays_usable():
+    """A run that fails shows why inside the app; n still opens the menu and a new run clears the error."""
+    factory = Factory(failing_script("FashionMNIST is not in /nowhere and could not be downloaded."), holding())
+    app = factory.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(ErrorPanel)
+        await until(pilot, lambda: app.query_one(StatusLine).state == "failed")
+        assert panel.display and "FashionMNIST is not in /nowhere" in str(panel.render())
+        assert panel.border_title == "The run failed"
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, PresetMenu))
+        await pilot.press("enter")
+        await until(pilot, lambda: app.query_one(StatusLine).state == "running")
+        assert not panel.display
+        assert app.internal_errors == [], "a user error is not a bug"
+
+
+@drive
+async def test_m_switches_counts_and_percentages_and_c_toggles_compare():
+    """m shows the confusion matrix as counts, then row percentages; c opens compare and goes back."""
+    factory = Factory(holding())
+    app = factory.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        confusion = app.query_one(ConfusionView)
+        await until(pilot, lambda: confusion.evaluation is not None)
+        tabs = app.query_one(TabbedContent)
+        await pilot.press("2")
+        assert tabs.active == "confusion"
+        shown = str(app.screen.query_one(ConfusionView).render().renderables[0])
+        assert "counts" in shown
+        await pilot.press("m")
+        assert confusion.percent and "row %" in str(confusion.render().renderables[0])
+        assert "most confused: Shirt → T-shirt/top" in str(confusion.render().renderables[2])
+        await pilot.press("c")
+        assert tabs.active == "compare"
+        await pilot.press("c")
+        assert tabs.active == "confusion"
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+@drive
+async def test_charts_redraw_at_most_twice_a_second_whatever_the_event_rate():
+    """Thousands of batch events in a burst cost list appends; the charts are rebuilt at most twice a second."""
+    config = load_preset("linear")
+    script = run_script(config, epochs_done=0, batches=2000, batches_in_progress=2000)
+    factory = Factory(script)
+    app = factory.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        charts = app.query_one(Charts)
+        await until(pilot, lambda: app.query_one(StatusLine).state == "running")
+        before, started = charts.redraws, time.monotonic()
+        await until(pilot, lambda: charts.batch_x and charts.batch_x[-1] == 2000)
+        await pilot.pause(BATCH_REDRAW_SECONDS + 0.2)  # the last batches are drawn within a second
+        seconds = time.monotonic() - started
+        assert charts.batch_loss and charts.redraws - before >= 1
+        assert charts.redraws - before <= 2 * seconds + 2
+
+
+def test_batch_progress_of_one_run_may_replace_the_previous_one():
+    """Only batch progress of the same run is coalesced; epoch results and other runs never are."""
+    config = load_preset("linear")
+    events = run_script(config, epochs_done=1)
+    batch = [e for e in events if isinstance(e, BatchEnded)][:2]
+    epoch = next(e for e in events if isinstance(e, EpochEnded))
+    assert RunEvent(1, batch[0]).can_replace(RunEvent(1, batch[1]))
+    assert not RunEvent(1, batch[0]).can_replace(RunEvent(2, batch[1]))
+    assert not RunEvent(1, batch[0]).can_replace(RunEvent(1, epoch))
+    assert not RunEvent(1, epoch).can_replace(RunEvent(1, batch[0]))
+
+
+def test_fmtui_with_an_unknown_preset_exits_2_before_opening():
+    """`fmtui --preset nope` prints what is wrong and exits with code 2 instead of opening the app."""
+    result = CliRunner().invoke(cli.app, ["--preset", "nope"])
+    assert result.exit_code == 2 and "unknown preset 'nope'" in result.output
+
+
+def test_bad_preset_or_device_is_refused_before_the_app_opens():
+    """make_app names the bad --preset or --device (the CLI turns this into exit code 2)."""
+    with pytest.raises(ConfigError, match="unknown preset 'nope'"):
+        make_app(preset="nope", trainer_factory=Factory())
+    with pytest.raises(ConfigError, match="--device"):
+        make_app(device="tpu", trainer_factory=Factory())

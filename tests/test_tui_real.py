@@ -1,0 +1,79 @@
+"""The monitor on the real trainer, on tiny data: a whole run, a quit mid-run, and a run that fails."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from core.records import RunRecord
+from tests.tui_fakes import drive
+from tui.launch import make_app
+from tui.widgets.confusion import ConfusionView
+from tui.widgets.error import ErrorPanel
+from tui.widgets.history import HistoryTable
+from tui.widgets.status import StatusLine
+
+SIZE = (80, 24)
+
+
+def preset_file(tmp_path: Path, **settings) -> str:
+    """A preset for the tiny data: a linear model that trains in well under a second per epoch."""
+    values = {"model": "linear", "epochs": 3, "batch_size": 32, "lr": 0.01, "schedule": "constant",
+              "val_size": 50, "device": "cpu", **settings}
+    path = tmp_path / "tiny.toml"
+    path.write_text("".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in values.items()))
+    return str(path)
+
+
+async def until(pilot, condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the app"
+        await pilot.pause(0.05)
+
+
+def only_run(runs_dir: Path) -> RunRecord:
+    (path,) = runs_dir.iterdir()
+    return RunRecord(path)
+
+
+@drive
+async def test_a_real_run_from_preset_to_record(tmp_path, tiny_data, runs_dir):
+    """`fmtui --preset FILE` trains at once; the app shows every epoch and the test result the record holds."""
+    app = make_app(preset=preset_file(tmp_path), data_dir=tiny_data, runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(StatusLine).state == "finished")
+        summary = only_run(runs_dir).read_summary()
+        assert summary["status"] == "finished" and summary["epochs"] == 3
+        assert app.query_one(HistoryTable).row_count == 3
+        shown = app.query_one(ConfusionView).evaluation
+        assert shown.split == "test" and shown.accuracy == summary["test_accuracy"]
+    app.finish_runs()
+
+
+@drive
+async def test_confirmed_quit_mid_run_leaves_a_complete_record(tmp_path, tiny_data, runs_dir):
+    """Quitting during a long run stops it, tests the best weights and writes the record before exiting."""
+    app = make_app(preset=preset_file(tmp_path, epochs=500, batch_size=10), data_dir=tiny_data, runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(HistoryTable).row_count >= 1)
+        await pilot.press("q")
+        await pilot.press("y")
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 0 and app.runs[1].ended
+    record = only_run(runs_dir)
+    summary = record.read_summary()
+    assert summary["status"] == "stopped" and summary["test_accuracy"] is not None and summary["ended_at"]
+    assert record.confusion_path.is_file() and record.best_path.is_file()
+
+
+@drive
+async def test_a_real_failure_is_shown_in_the_app(tmp_path, tiny_data, runs_dir):
+    """A batch size larger than the training split fails the run; the app says so and keeps going."""
+    app = make_app(preset=preset_file(tmp_path, batch_size=100_000), data_dir=tiny_data, runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(StatusLine).state == "failed")
+        panel = app.query_one(ErrorPanel)
+        assert panel.display and "batch_size = 100,000" in str(panel.render())
+        assert app.is_running and app.internal_errors == []
+    app.finish_runs()

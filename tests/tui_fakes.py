@@ -1,0 +1,175 @@
+"""A scripted stand-in for core.training.Trainer, and scripts of events, for driving the TUI in tests.
+
+The fake delivers its events through core's real EventBus on its own thread, as the real trainer
+does, so the app's thread boundary is exercised; only the training is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+import time
+from dataclasses import dataclass
+
+from core.config import TrainConfig
+from core.data import CLASS_NAMES
+from core.events import (BatchEnded, EpochEnded, Evaluated, EventBus, Paused, Resumed, RunFailed, RunFinished,
+                         RunStarted, StopRequested)
+
+HOLD = object()  # in a script: wait here until stopped, like a long epoch in progress
+
+
+# Where each class's mistakes go, as on the real data: shirts pass for T-shirts, coats for pullovers.
+LOOK_ALIKE = {0: 6, 1: 3, 2: 4, 3: 0, 4: 2, 5: 7, 6: 0, 7: 9, 8: 6, 9: 7}
+
+
+def confusion(accuracy: float, per_class: int = 500) -> tuple[tuple[int, ...], ...]:
+    """A fixed confusion matrix: Shirt is the hardest class and Shirt → T-shirt/top the worst pair."""
+    rows = []
+    for true in range(10):
+        right = round(per_class * (accuracy - (0.15 if true == 6 else 0.0)))
+        row = [0] * 10
+        row[true] = right
+        row[LOOK_ALIKE[true]] = per_class - right
+        rows.append(tuple(row))
+    return tuple(rows)
+
+
+def evaluated(split: str, epoch: int, accuracy: float) -> Evaluated:
+    cm = confusion(accuracy)
+    recall = tuple(cm[i][i] / sum(cm[i]) for i in range(10))
+    precision = tuple(cm[i][i] / max(1, sum(row[i] for row in cm)) for i in range(10))
+    return Evaluated(split, epoch, accuracy, 0.5, cm, precision, recall, CLASS_NAMES)
+
+
+def run_script(config: TrainConfig, *, epochs_done: int, batches: int = 20, batches_in_progress: int = 0,
+               hold: bool = True, start_acc: float = 0.78, gain: float = 0.02) -> list:
+    """Events of a run that has completed ``epochs_done`` epochs, then either holds or finishes."""
+    seconds_per_epoch = 12.0
+    events: list = [RunStarted(
+        run_id=f"fake-{config.preset}", run_dir=f"/runs/fake-{config.preset}", preset=config.preset,
+        model=config.model, config=config.to_dict(), model_summary="", parameters=7850 if config.model == "linear"
+        else 421_642, device="cpu (2 threads)", epochs=config.epochs, first_epoch=1, batches_per_epoch=batches,
+        train_size=55_000, val_size=5_000, test_size=10_000, class_names=CLASS_NAMES)]
+
+    def batch_events(epoch: int, upto: int) -> list:
+        out = []
+        for b in range(1, upto + 1):
+            elapsed = (epoch - 1) * seconds_per_epoch + b * seconds_per_epoch / batches
+            done = (epoch - 1) * batches + b
+            eta = elapsed / done * (config.epochs * batches - done)
+            out.append(BatchEnded(epoch, config.epochs, b, batches, 0.9 / epoch + 0.3 * ((b * 7) % 5) / 10,
+                                  4600.0, elapsed, eta))
+        return out
+
+    acc = start_acc
+    for epoch in range(1, epochs_done + 1):
+        events += batch_events(epoch, batches)
+        acc = start_acc + gain * (epoch - 1) ** 0.5  # rises fast, then flattens, like real runs
+        events.append(EpochEnded(epoch, config.epochs, train_loss=0.8 / epoch + 0.3, train_accuracy=acc - 0.01,
+                                 val_loss=0.5 / epoch + 0.45, val_accuracy=acc, lr=config.lr / epoch,
+                                 seconds=seconds_per_epoch, images_per_second=4600.0, best_epoch=epoch,
+                                 elapsed_seconds=epoch * seconds_per_epoch))
+        events.append(evaluated("validation", epoch, acc))
+    if hold:
+        events += batch_events(epochs_done + 1, batches_in_progress)
+        events.append(HOLD)
+    else:
+        events += finish(config, "finished", epochs_done, acc, epochs_done * seconds_per_epoch)
+    return events
+
+
+def finish(config: TrainConfig, status: str, epochs_done: int, acc: float, seconds: float) -> list:
+    if not epochs_done:
+        return [RunFinished(status, 0, None, None, None, None, seconds, f"/runs/fake-{config.preset}")]
+    return [evaluated("test", epochs_done, acc - 0.005),
+            RunFinished(status, epochs_done, epochs_done, acc, acc - 0.005, 0.4, seconds,
+                        f"/runs/fake-{config.preset}")]
+
+
+@dataclass
+class FakeOutcome:
+    status: str
+
+
+class FakeTrainer:
+    """Plays ``script`` on a worker thread; at HOLD it waits until stop(), then plays the ending."""
+
+    def __init__(self, config: TrainConfig, script: list, ending_seconds: float = 0.0) -> None:
+        self.config = config
+        self.ending_seconds = ending_seconds  # how long "testing the best weights" takes after a stop
+        self.script = script
+        self.bus = EventBus()
+        self.started = False
+        self._stop = threading.Event()
+        self.stop_reason = "stopped"
+        self._paused = False
+        self._thread: threading.Thread | None = None
+        self.epochs_done = sum(1 for e in script if isinstance(e, EpochEnded))
+
+    def subscribe(self, subscriber) -> None:
+        self.bus.subscribe(subscriber)
+
+    def start(self) -> None:
+        self.started = True
+        self._thread = threading.Thread(target=self._play, daemon=True)
+        self._thread.start()
+
+    def _play(self) -> None:
+        for item in self.script:
+            if item is HOLD:
+                self._stop.wait()
+                time.sleep(self.ending_seconds)
+                acc = next((e.val_accuracy for e in reversed(self.script) if isinstance(e, EpochEnded)), 0.0)
+                for event in finish(self.config, self.stop_reason, self.epochs_done, acc, 99.0):
+                    self.bus.publish(event)
+                return
+            self.bus.publish(item)
+
+    def pause(self) -> None:
+        if not self._paused:
+            self._paused = True
+            self.bus.publish(Paused(self.epochs_done + 1, 3))
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            self.bus.publish(Resumed(self.epochs_done + 1, 3))
+
+    def stop(self, reason: str = "stopped") -> None:
+        if not self._stop.is_set():
+            self.stop_reason = reason
+            self._paused = False
+            self.bus.publish(StopRequested(reason))
+            self._stop.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None):
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                return None
+        self.bus.close()
+        return FakeOutcome(self.stop_reason)
+
+
+def failing_script(message: str = "FashionMNIST is not in /nowhere and could not be downloaded.") -> list:
+    return [RunFailed(message, True, None)]
+
+
+def drive(test):
+    """Run an async test on a fresh event loop, so no asyncio plugin for pytest is needed."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        return asyncio.run(test(*args, **kwargs))
+
+    return run

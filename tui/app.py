@@ -1,0 +1,283 @@
+"""The live monitor: routes each run's events to the widgets that show them, and turns keys into requests.
+
+Threads: a trainer calls our subscriber on its event-bus thread, and that subscriber only posts a
+RunEvent message (thread-safe, never blocks). Everything else here runs on the UI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from core.config import TrainConfig
+from core.events import EarlyStopped, Event, Paused, Resumed, RunFailed, RunFinished, StopRequested, Subscriber
+from tui import format as fmt
+from tui.messages import RunEvent, forward_to
+from tui.screens.confirm import Confirm
+from tui.screens.help import HelpScreen
+from tui.screens.preset_menu import PresetInfo, PresetMenu
+from tui.widgets import RunView
+from tui.widgets.charts import Charts
+from tui.widgets.compare import CompareView
+from tui.widgets.confusion import ConfusionView
+from tui.widgets.error import ErrorPanel
+from tui.widgets.history import HistoryTable
+from tui.widgets.progress import RunProgress
+from tui.widgets.status import StatusLine
+
+
+# The monitor's own actions; the app's built-in ones (closing a dialog, say) are not gated.
+MONITOR_ACTIONS = {"new_run", "pause", "resume", "stop", "compare", "matrix", "view", "help"}
+
+
+class TrainerLike(Protocol):
+    """What the app needs of core.training.Trainer (tests pass a scripted stand-in)."""
+
+    def subscribe(self, subscriber: Subscriber) -> None: ...
+    def start(self) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def stop(self, reason: str = "stopped") -> None: ...
+    def wait(self, timeout: float | None = None) -> object: ...
+    @property
+    def paused(self) -> bool: ...
+    @property
+    def running(self) -> bool: ...
+
+
+@dataclass
+class Run:
+    number: int
+    config: TrainConfig
+    trainer: TrainerLike
+    stopping: bool = False
+    ended: bool = False  # its RunFinished or RunFailed has been handled: the record is complete
+
+
+class MonitorApp(App[int]):
+    TITLE = "fmtui"
+    ENABLE_COMMAND_PALETTE = False
+    CSS = """
+    #views { height: 1fr; }
+    #views ContentSwitcher { height: 1fr; }
+    #views TabPane { padding: 0; }
+    """
+    BINDINGS = [
+        Binding("n", "new_run", "New run"),
+        # Two bindings on p: check_action shows whichever applies.
+        Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),
+        Binding("s", "stop", "Stop"),
+        Binding("c", "compare", "Compare"),
+        Binding("m", "matrix", "Counts/%"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("1", "view('charts')", "Charts", show=False),
+        Binding("2", "view('confusion')", "Confusion", show=False),
+        Binding("3", "view('history')", "History", show=False),
+    ]
+
+    def __init__(self, *, new_trainer: Callable[[TrainConfig], TrainerLike],
+                 presets: Callable[[], list[PresetInfo]], start: TrainConfig | None = None) -> None:
+        super().__init__()
+        self.new_trainer = new_trainer
+        self.presets = presets
+        self.initial = start
+        self.runs: dict[int, Run] = {}
+        self.current: Run | None = None
+        self.pending: TrainConfig | None = None  # starts when the current run has ended
+        self.quitting = False
+        self.internal_errors: list[RunFailed] = []  # bugs: their tracebacks are printed after the app exits
+        self._views: list[RunView] = []
+        self._compare: CompareView  # set on mount
+        self._back_from_compare = "charts"
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine()
+        yield RunProgress()
+        yield ErrorPanel()
+        with TabbedContent(id="views", initial="charts"):
+            with TabPane("1 Charts", id="charts"):
+                yield Charts()
+            with TabPane("2 Confusion", id="confusion"):
+                yield VerticalScroll(ConfusionView())
+            with TabPane("3 History", id="history"):
+                yield HistoryTable()
+            with TabPane("c Compare", id="compare"):
+                yield CompareView()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # Kept, not queried per event: the handler then never depends on which screen is on top.
+        self._views = [self.query_one(kind) for kind in (StatusLine, RunProgress, ErrorPanel, Charts, ConfusionView,
+                                                         HistoryTable)]
+        self._compare = self.query_one(CompareView)
+        if self.initial is not None:
+            self.start_run(self.initial)
+        else:
+            self.action_new_run()
+
+    @property
+    def active(self) -> bool:
+        return self.current is not None and not self.current.ended
+
+    # --- runs and their events -------------------------------------------------------------------
+
+    def start_run(self, config: TrainConfig) -> None:
+        run = Run(len(self.runs) + 1, config, self.new_trainer(config))
+        self.runs[run.number] = run
+        self.current = run
+        for view in self._views:
+            view.reset(config)
+        self._compare.add_run(run.number, config)
+        run.trainer.subscribe(forward_to(self, run.number))
+        run.trainer.start()
+        self.refresh_bindings()
+
+    def on_run_event(self, message: RunEvent) -> None:
+        run, event = self.runs[message.run], message.event
+        self._compare.follow(run.number, event)
+        if run is self.current:
+            for view in self._views:
+                view.follow(event)
+        match event:
+            case StopRequested():
+                run.stopping = True
+            case EarlyStopped():
+                self.notify(f"Early stop: no better validation loss for {event.patience} epochs "
+                            f"(best epoch {event.best_epoch}).")
+            case RunFinished() | RunFailed():
+                run.ended = True
+                self._run_ended(run, event)
+        if isinstance(event, (Paused, Resumed, StopRequested, RunFinished, RunFailed)):
+            self.refresh_bindings()
+
+    def _run_ended(self, run: Run, event: Event) -> None:
+        if isinstance(event, RunFailed) and not event.user_error:
+            self.internal_errors.append(event)
+        if self.quitting:
+            self.exit(0)
+        elif self.pending is not None:
+            config, self.pending = self.pending, None
+            self.start_run(config)
+        elif isinstance(event, RunFinished):
+            tested = f"test accuracy {fmt.percent(event.test_accuracy)}" if event.test_accuracy is not None \
+                else "not tested"
+            self.notify(f"{run.config.preset} {event.status}: {tested} after {event.epochs_completed} epochs "
+                        f"({fmt.duration(event.seconds)}). Record: {event.run_dir}", timeout=5)
+
+    def _stop_current(self) -> None:
+        if self.active and self.current is not None:
+            self.current.stopping = True
+            self.current.trainer.stop()
+            self.refresh_bindings()
+
+    def finish_runs(self, timeout: float = 120.0) -> None:
+        """After the app has exited: end any run still going (say, the terminal went away) and wait for it."""
+        for run in self.runs.values():
+            if run.trainer.running:
+                run.trainer.stop("interrupted")  # skips the test evaluation so we exit promptly
+            run.trainer.wait(timeout)
+
+    # --- keys ------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if len(self.screen_stack) > 1 and action in MONITOR_ACTIONS:
+            return False  # a dialog is open: its keys only (q still quits)
+        if self.quitting and action in ("new_run", "pause", "resume", "stop"):
+            return None  # on the way out: only waiting for the record is left
+        run = self.current if self.active else None
+        if action == "pause":
+            if run is not None and run.trainer.paused:
+                return False  # "Resume" is shown instead
+            return True if run is not None and not run.stopping else None
+        if action == "resume":
+            return run is not None and run.trainer.paused and not run.stopping
+        if action == "stop":
+            return True if run is not None and not run.stopping else None
+        return True
+
+    def action_new_run(self) -> None:
+        highlight = self.current.config.preset if self.current else None
+        self.push_screen(PresetMenu(self.presets(), highlight), self._preset_chosen)
+
+    def _preset_chosen(self, config: TrainConfig | None) -> None:
+        if config is None:
+            return
+        if not self.active or self.current is None:
+            self.start_run(config)
+            return
+        question = (f"{self.current.config.preset} is still running. Stop it (its best weights are tested "
+                    f"and its record completed) and then start {config.preset}?")
+
+        def answered(stop: bool | None) -> None:
+            if not stop:
+                return
+            if not self.active:  # it ended while the question was open
+                self.start_run(config)
+                return
+            self.pending = config
+            self._stop_current()
+            self.notify(f"Stopping; {config.preset} starts when the record is complete.")
+
+        self.push_screen(Confirm(question, yes="Stop and switch", no="Keep running"), answered)
+
+    def action_pause(self) -> None:
+        if self.current is not None:
+            self.current.trainer.pause()
+            self.refresh_bindings()
+
+    def action_resume(self) -> None:
+        if self.current is not None:
+            self.current.trainer.resume()
+            self.refresh_bindings()
+
+    def action_stop(self) -> None:
+        self._stop_current()
+        self.notify("Stopping at the next batch; the best weights are then tested and the record completed.")
+
+    def action_compare(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        if tabs.active == "compare":
+            tabs.active = self._back_from_compare
+        else:
+            self._back_from_compare = tabs.active
+            tabs.active = "compare"
+
+    def action_matrix(self) -> None:
+        confusion = self.query_one(ConfusionView)
+        confusion.percent = not confusion.percent
+        self.query_one(TabbedContent).active = "confusion"
+
+    def action_view(self, name: str) -> None:
+        self.query_one(TabbedContent).active = name
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        if self.quitting:
+            self.notify("Still completing the run's record; fmtui exits as soon as it is written.")
+            return
+        if not self.active:
+            self.exit(0)
+            return
+
+        def answered(stop: bool | None) -> None:
+            if not stop:
+                return
+            if not self.active:
+                self.exit(0)
+                return
+            self.quitting, self.pending = True, None
+            self._stop_current()
+            self.notify("Stopping the run; fmtui exits once its record is complete.", timeout=30)
+
+        self.push_screen(Confirm("A run is active. Stop it (its best weights are tested and its record completed) "
+                                 "and quit?", yes="Stop and quit", no="Keep running"), answered)

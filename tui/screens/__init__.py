@@ -1,0 +1,1 @@
+"""Dialogs over the monitor: the preset menu, a yes/no question, the key help."""

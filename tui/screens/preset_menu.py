@@ -1,0 +1,129 @@
+"""The preset menu: pick a preset, adjust epochs and learning rate, start. Its result is the config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from core.config import TrainConfig, load_preset, preset_names, with_overrides
+from core.errors import ConfigError
+
+FIELD_NAMES = {"epochs": "epochs", "lr": "learning rate"}
+
+
+@dataclass(frozen=True)
+class PresetInfo:
+    name: str
+    config: TrainConfig | None  # None when the file cannot be used; ``problem`` says why
+    problem: str = ""
+
+
+def available_presets(device: str | None = None) -> list[PresetInfo]:
+    """Every preset file, with the command line's --device applied; a broken file is listed with its error."""
+    infos = []
+    for name in preset_names():
+        try:
+            infos.append(PresetInfo(name, with_overrides(load_preset(name), {"device": device})))
+        except ConfigError as exc:
+            infos.append(PresetInfo(name, None, str(exc)))
+    return infos
+
+
+def configure(info: PresetInfo, epochs: str, lr: str) -> TrainConfig:
+    """The preset's config with the edited epochs and learning rate; ConfigError names a bad field."""
+    if info.config is None:
+        raise ConfigError(info.problem)
+    try:
+        values = {"epochs": int(epochs.strip()), "lr": float(lr.strip())}
+    except ValueError:
+        bad = "epochs" if not epochs.strip().lstrip("-").isdigit() else "lr"
+        kind = "a whole number" if bad == "epochs" else "a number such as 0.003 or 3e-3"
+        raise ConfigError(f"{FIELD_NAMES[bad]}: expected {kind}.") from None
+    return with_overrides(info.config, values, label=FIELD_NAMES.__getitem__)
+
+
+class PresetMenu(ModalScreen[TrainConfig | None]):
+    DEFAULT_CSS = """
+    PresetMenu { align: center middle; }
+    PresetMenu > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
+                            border: thick $primary; background: $surface; padding: 0 1; }
+    PresetMenu OptionList { height: auto; max-height: 12; margin-bottom: 1; }
+    PresetMenu Horizontal { height: 1; }
+    PresetMenu Horizontal Label { padding: 0 1 0 0; }
+    PresetMenu Input { width: 14; margin-right: 3; }
+    PresetMenu #problem { color: $error; height: auto; }
+    PresetMenu .hint { color: $text-muted; }
+    """
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, presets: list[PresetInfo], highlight: str | None = None) -> None:
+        super().__init__()
+        self.presets = presets
+        self.highlight = next((i for i, p in enumerate(presets) if p.name == highlight), 0)
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Start a run"
+            yield OptionList(*[Option(_prompt(p), id=p.name, disabled=p.config is None) for p in self.presets])
+            with Horizontal():
+                yield Label("epochs")
+                yield Input(id="epochs", type="integer", compact=True)
+                yield Label("learning rate")
+                yield Input(id="lr", compact=True)
+            yield Static(id="problem")
+            yield Label("↑↓ preset  Tab epochs/lr  Enter start  Esc cancel", classes="hint")
+        yield Footer()  # the dialog's own keys; the monitor's footer lies beneath it
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        if self.presets:
+            options.highlighted = self.highlight
+        else:
+            self._problem("No preset files found; add a .toml file to the presets folder.")
+        options.focus()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        config = self.presets[event.option_index].config
+        if config is not None:
+            self.query_one("#epochs", Input).value = str(config.epochs)
+            self.query_one("#lr", Input).value = f"{config.lr:g}"
+        self._problem("")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._submit()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._submit()
+
+    def _submit(self) -> None:
+        index = self.query_one(OptionList).highlighted
+        if index is None:
+            return
+        try:
+            config = configure(self.presets[index], self.query_one("#epochs", Input).value,
+                               self.query_one("#lr", Input).value)
+        except ConfigError as exc:
+            self._problem(str(exc))
+            return
+        self.dismiss(config)
+
+    def _problem(self, message: str) -> None:
+        self.query_one("#problem", Static).update(Text(message))
+
+
+def _prompt(info: PresetInfo) -> Text:
+    text = Text(info.name, style="bold")
+    if info.config is not None:
+        text.append(f"  {info.config.model}, {info.config.epochs} epochs, lr {info.config.lr:g}", style="dim")
+        text.append(f"\n{info.config.description}")
+    else:
+        text.append(f"\n{info.problem}", style="red")
+    return text

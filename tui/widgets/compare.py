@@ -1,0 +1,134 @@
+"""Every run started since the app opened, side by side: validation accuracy curves and a table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+from textual_plotext import PlotextPlot
+
+from core.config import TrainConfig
+from core.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StopRequested
+from tui import format as fmt
+from tui.widgets.charts import whole_ticks
+
+COLOURS = ("cyan", "orange", "green", "magenta", "yellow", "blue", "red")
+COLUMNS = ("run", "preset", "model", "status", "best val", "test", "epochs", "time")
+
+
+@dataclass
+class RunEntry:
+    number: int
+    preset: str
+    model: str
+    status: str = "starting"
+    epochs: list[int] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    best_val: float | None = None
+    test: float | None = None
+    seconds: float | None = None
+
+    @property
+    def label(self) -> str:
+        return f"#{self.number} {self.preset}"
+
+
+class CompareView(Vertical):
+    DEFAULT_CSS = """
+    CompareView #compare-chart { height: 1fr; min-height: 8; }
+    CompareView #verdict { height: auto; padding: 0 1; }
+    CompareView DataTable { height: auto; max-height: 8; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.runs: dict[int, RunEntry] = {}
+
+    def compose(self) -> ComposeResult:
+        self.chart = PlotextPlot(id="compare-chart")
+        self.verdict = Static(id="verdict")
+        self.table = DataTable(id="compare-table", cursor_type="none", zebra_stripes=True)
+        yield self.chart
+        yield self.verdict
+        yield self.table
+
+    def on_mount(self) -> None:
+        for name in COLUMNS:
+            self.table.add_column(name, key=name)
+        self._redraw()
+
+    def add_run(self, number: int, config: TrainConfig) -> None:
+        self.runs[number] = RunEntry(number, config.preset, config.model)
+        self.table.add_row(*self._cells(self.runs[number]), key=str(number))
+        self._redraw()
+
+    def follow(self, number: int, event: Event) -> None:
+        """An event of run ``number``, current or not: a stopped run's final result still counts."""
+        run = self.runs.get(number)
+        if run is None:
+            return
+        match event:
+            case RunStarted():
+                run.status = "running"
+            case EpochEnded():
+                run.epochs.append(event.epoch)
+                run.val_accuracy.append(event.val_accuracy * 100)
+                run.best_val = max(run.best_val or 0.0, event.val_accuracy)
+                run.seconds = event.elapsed_seconds
+            case StopRequested():
+                run.status = "stopping"
+            case RunFinished():
+                run.status, run.test, run.seconds = event.status, event.test_accuracy, event.seconds
+                run.best_val = event.best_val_accuracy if event.best_val_accuracy is not None else run.best_val
+            case RunFailed():
+                run.status = "failed"
+            case _:
+                return  # batch progress and the like change nothing here
+        for column, value in zip(COLUMNS, self._cells(run)):
+            self.table.update_cell(str(number), column, value, update_width=True)
+        self._redraw()
+
+    def _cells(self, run: RunEntry) -> tuple[str, ...]:
+        return (f"#{run.number}", run.preset, run.model, run.status, fmt.percent(run.best_val),
+                fmt.percent(run.test), str(len(run.epochs)), fmt.duration(run.seconds))
+
+    def _redraw(self) -> None:
+        plt = self.chart.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("validation accuracy % per epoch")
+        longest = 0
+        for run in self.runs.values():
+            if run.epochs:
+                plt.plot(run.epochs, run.val_accuracy, label=run.label, marker="hd",
+                         color=COLOURS[(run.number - 1) % len(COLOURS)])
+                longest = max(longest, run.epochs[-1])
+        if longest:
+            plt.xticks(whole_ticks(1, longest))
+        self.chart.refresh()
+        self.verdict.update(self._verdict())
+
+    def _verdict(self) -> Text:
+        """Who leads whom, by test accuracy when two runs have one, else by best validation accuracy."""
+        if not self.runs:
+            return Text("No runs yet: press n to start one. Each run started in this session is compared here.",
+                        style="dim")
+        tested = [r for r in self.runs.values() if r.test is not None]
+        measure, pool = ("test", tested) if len(tested) >= 2 else (
+            "best validation", [r for r in self.runs.values() if r.best_val is not None])
+        if len(pool) < 2:
+            hint = ("Start another run (n) to compare it with this one." if len(self.runs) < 2 else
+                    "Runs are compared once at least two have finished an epoch.")
+            return Text(hint, style="dim")
+
+        def score(run: RunEntry) -> float:
+            return run.test if measure == "test" else run.best_val
+
+        best, runner_up = sorted(pool, key=score, reverse=True)[:2]
+        a, b = score(best), score(runner_up)
+        return Text.assemble((best.label, "bold"), f" leads {runner_up.label} by ",
+                             (f"{(a - b) * 100:.2f} points", "bold"),
+                             f" of {measure} accuracy ({fmt.percent(a)} vs {fmt.percent(b)}).")

@@ -1,0 +1,103 @@
+"""The status line: what is training where, its state, and how long it has taken and will take."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from core.config import TrainConfig
+from core.events import (BatchEnded, EpochEnded, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted,
+                         StopRequested)
+from tui import format as fmt
+
+PROGRESS_SECONDS = 0.25  # how often batch progress is drawn, however often it arrives
+
+# Badges in 256-colour names so they read the same in tmux without true colour.
+STATE_STYLES = {
+    "ready": "bold black on grey70", "starting": "bold black on grey70", "running": "bold black on green3",
+    "paused": "bold black on gold1", "stopping": "bold black on dark_orange", "finished": "bold white on blue",
+    "stopped": "bold white on blue", "interrupted": "bold black on dark_orange",
+    "diverged": "bold white on red3", "failed": "bold white on red3",
+}
+
+
+class StatusLine(Widget):
+    """One line: state badge, preset and model, parameters, device; elapsed time and ETA on the right."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: 1; width: 1fr; }
+    """
+
+    state: reactive[str] = reactive("ready")
+    subject: reactive[str] = reactive("no run yet: press n to choose a preset")
+    # Training time from the trainer's own events (pauses excluded), not the wall clock.
+    elapsed: reactive[float | None] = reactive(None)
+    eta: reactive[float | None] = reactive(None)
+
+    _stale = False  # batch progress stored but not yet drawn
+
+    def on_mount(self) -> None:
+        self.set_interval(PROGRESS_SECONDS, self._draw_progress)
+
+    def _draw_progress(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.refresh()
+
+    _title = ""  # preset and model of the run being followed
+    _started = False
+
+    def reset(self, config: TrainConfig) -> None:
+        self._title, self._started = _name(config.preset, config.model), False
+        self.state, self.subject = "starting", f"{self._title}: loading data"
+        self.elapsed = self.eta = None
+
+    def follow(self, event: Event) -> None:
+        match event:
+            case RunStarted():
+                self._started = True
+                self.state = "running"
+                self.subject = (f"{_name(event.preset, event.model)} · {event.parameters:,} params · "
+                                f"{event.device}")
+                self.elapsed, self.eta = 0.0, None
+            case BatchEnded():
+                # Ten a second: stored without a redraw; the timer shows them four times a second.
+                self.set_reactive(StatusLine.elapsed, event.elapsed_seconds)
+                self.set_reactive(StatusLine.eta, event.eta_seconds)
+                self._stale = True
+            case EpochEnded():
+                self.elapsed = event.elapsed_seconds
+            case Paused():
+                self.state = "paused"
+            case Resumed():
+                self.state = "running"
+            case StopRequested():
+                self.state = "stopping"
+            case RunFinished():
+                self.state, self.elapsed, self.eta = event.status, event.seconds, None
+            case RunFailed():
+                self.state, self.eta = "failed", None
+                if not self._started:
+                    self.subject = f"{self._title}: did not start"
+
+    def render(self) -> Text:
+        # Plain styled text, not a rich Table: this line is redrawn with every batch event.
+        times = []
+        if self.elapsed is not None:
+            times.append(f"elapsed {fmt.duration(self.elapsed)}")
+        if self.eta is not None and self.state in ("running", "paused"):
+            times.append(f"ETA {fmt.duration(self.eta)}")
+        right = "  ".join(times)
+        line = Text(no_wrap=True)
+        line.append(f" {self.state.upper()} ", style=STATE_STYLES.get(self.state, "reverse"))
+        room = self.size.width - line.cell_len - len(right) - 2
+        subject = self.subject if len(self.subject) <= room else self.subject[:max(room - 1, 0)] + "…"
+        line.append(f" {subject}")
+        line.append(" " * max(1, self.size.width - line.cell_len - len(right)))
+        line.append(right)
+        return line
+
+
+def _name(preset: str, model: str) -> str:
+    return preset if preset == model else f"{preset} ({model})"
