@@ -112,10 +112,14 @@ def test_signals_stop_headless_training_and_leave_a_resumable_record(tiny_data, 
         assert result.returncode == 2 and "cannot be combined with --resume" in result.stderr
 
 
+# Made before forking: a forked child must not start torch's thread pool (OpenMP is not fork-safe),
+# and torch.save of ready tensors does not.
+_BIG = {f"w{i}": torch.full((256, 256), float(i)) for i in range(8)}  # a checkpoint that takes a while
+
+
 def _write_versions_forever(run_dir: str) -> None:
     """Child process: rewrite every record file, alternating two complete versions, until killed."""
     record = RunRecord(Path(run_dir))
-    big = {f"w{i}": torch.full((256, 256), float(i)) for i in range(8)}  # a checkpoint that takes a while
     version = 0
     while True:
         version = 1 - version
@@ -124,8 +128,7 @@ def _write_versions_forever(run_dir: str) -> None:
                                "val_loss": 0.1, "val_accuracy": 0.5, "lr": 0.1, "seconds": 1.0,
                                "images_per_second": 1.0} for e in range(200)])
         record.write_confusion([[version] * 10] * 10, tuple("abcdefghij"))
-        torch.save  # noqa: B018 (keeps the import visibly used in the child)
-        record.save_state({"format": "fmtui-training-state", "version": version, **big})
+        record.save_state({"format": "fmtui-training-state", "version": version, **_BIG})
 
 
 def _check_consistent(record: RunRecord) -> set[int]:
@@ -143,7 +146,7 @@ def _check_consistent(record: RunRecord) -> set[int]:
         assert len(record.confusion_path.read_text().splitlines()) == 11
     if record.state_path.exists():
         state = torch.load(record.state_path, weights_only=True)
-        assert all(torch.equal(state[f"w{i}"], torch.full((256, 256), float(i))) for i in range(8))
+        assert all(torch.equal(state[name], tensor) for name, tensor in _BIG.items())
         seen.add(state["version"])
     return seen
 

@@ -1,0 +1,36 @@
+"""Training on the real FashionMNIST (../shared/data): accuracy floors a broken model cannot reach."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from core.config import load_preset
+from core.events import RunStarted
+from core.records import RunRecord
+from tests.conftest import REAL_DATA, needs_real_data
+from tests.helpers import run_trainer
+
+pytestmark = [pytest.mark.integration, needs_real_data]
+
+
+def test_linear_one_epoch_on_the_full_training_set(tmp_path):
+    """One epoch of softmax regression on 55,000 images already clears 80% on the test split."""
+    config = replace(load_preset("linear"), epochs=1, device="cpu")
+    outcome, events = run_trainer(config, REAL_DATA, tmp_path)
+    started = events[0]
+    assert isinstance(started, RunStarted)
+    assert (started.train_size, started.val_size, started.test_size) == (55_000, 5_000, 10_000)
+    assert outcome.status == "finished"
+    assert outcome.test_accuracy >= 0.80, f"test accuracy {outcome.test_accuracy:.2%}"
+
+
+def test_tinyvgg_briefly_on_a_subset(tmp_path):
+    """Three short epochs of the tinyvgg preset on 6,000 images already score well on the full test split."""
+    config = replace(load_preset("tinyvgg"), epochs=3, train_subset=6000, val_size=1000, device="cpu")
+    outcome, _ = run_trainer(config, REAL_DATA, tmp_path)
+    assert outcome.status == "finished"
+    assert outcome.test_accuracy >= 0.80, f"test accuracy {outcome.test_accuracy:.2%}"
+    summary = RunRecord(outcome.run_dir).read_summary()
+    assert summary["test_accuracy"] == outcome.test_accuracy and summary["epochs"] == 3
