@@ -8,11 +8,35 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from textual.widget import Widget
+
 from core.config import TrainConfig
 from core.events import Event
+
+PROGRESS_SECONDS = 0.25  # how often batch progress is drawn, however often it arrives
 
 
 class RunView(Protocol):
     def reset(self, config: TrainConfig) -> None: ...
 
     def follow(self, event: Event) -> None: ...
+
+
+class ThrottledWidget(Widget):
+    """A widget fed ten progress events a second that redraws at most every PROGRESS_SECONDS.
+
+    Handlers store the new values with ``set_reactive`` (no redraw) and call ``mark_stale()``.
+    """
+
+    _stale = False  # progress stored but not yet drawn
+
+    def on_mount(self) -> None:
+        self.set_interval(PROGRESS_SECONDS, self._draw_if_stale)
+
+    def mark_stale(self) -> None:
+        self._stale = True
+
+    def _draw_if_stale(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.refresh()

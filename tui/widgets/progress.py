@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from core.config import TrainConfig
 from core.events import BatchEnded, EpochEnded, Evaluated, Event, RunFinished, RunStarted, StopRequested
 from tui import format as fmt
-from tui.widgets.status import PROGRESS_SECONDS
+from tui.widgets import ThrottledWidget
 
 LABEL = 13  # "batch 214/214"
 
 
-class RunProgress(Widget):
+class RunProgress(ThrottledWidget):
     DEFAULT_CSS = """
     RunProgress { height: 2; }
     """
@@ -30,16 +29,6 @@ class RunProgress(Widget):
     batches: reactive[int] = reactive(0)
     epoch_note: reactive[str] = reactive("")
     batch_note: reactive[str] = reactive("")
-
-    _stale = False  # batch progress stored but not yet drawn
-
-    def on_mount(self) -> None:
-        self.set_interval(PROGRESS_SECONDS, self._draw_progress)
-
-    def _draw_progress(self) -> None:
-        if self._stale:
-            self._stale = False
-            self.refresh()
 
     def reset(self, config: TrainConfig) -> None:
         self.epoch, self.epochs, self.epochs_done = 0, config.epochs, 0
@@ -56,7 +45,7 @@ class RunProgress(Widget):
                 for name, value in (("epoch", event.epoch), ("batch", event.batch), ("batches", event.batches),
                                     ("batch_note", f"{fmt.rate(event.images_per_second)}  loss {fmt.loss(event.loss)}")):
                     self.set_reactive(getattr(RunProgress, name), value)
-                self._stale = True
+                self.mark_stale()
             case EpochEnded():
                 self.epochs_done = event.epoch
                 best = ", best so far" if event.best_epoch == event.epoch else f" (best: epoch {event.best_epoch})"

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from core.config import TrainConfig
 from core.events import (BatchEnded, EpochEnded, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted,
                          StopRequested)
 from tui import format as fmt
-
-PROGRESS_SECONDS = 0.25  # how often batch progress is drawn, however often it arrives
+from tui.widgets import ThrottledWidget
 
 # Badges in 256-colour names so they read the same in tmux without true colour.
 STATE_STYLES = {
@@ -22,7 +20,7 @@ STATE_STYLES = {
 }
 
 
-class StatusLine(Widget):
+class StatusLine(ThrottledWidget):
     """One line: state badge, preset and model, parameters, device; elapsed time and ETA on the right."""
 
     DEFAULT_CSS = """
@@ -34,16 +32,6 @@ class StatusLine(Widget):
     # Training time from the trainer's own events (pauses excluded), not the wall clock.
     elapsed: reactive[float | None] = reactive(None)
     eta: reactive[float | None] = reactive(None)
-
-    _stale = False  # batch progress stored but not yet drawn
-
-    def on_mount(self) -> None:
-        self.set_interval(PROGRESS_SECONDS, self._draw_progress)
-
-    def _draw_progress(self) -> None:
-        if self._stale:
-            self._stale = False
-            self.refresh()
 
     _title = ""  # preset and model of the run being followed
     _started = False
@@ -65,7 +53,7 @@ class StatusLine(Widget):
                 # Ten a second: stored without a redraw; the timer shows them four times a second.
                 self.set_reactive(StatusLine.elapsed, event.elapsed_seconds)
                 self.set_reactive(StatusLine.eta, event.eta_seconds)
-                self._stale = True
+                self.mark_stale()
             case EpochEnded():
                 self.elapsed = event.elapsed_seconds
             case Paused():
