@@ -23,12 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
-
-import torch
+from typing import IO, TYPE_CHECKING, Any
 
 from core.config import TrainConfig
 from core.errors import ConfigError, RecordError
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where checkpoints are read or written: listing and comparing runs (and the TUI's
+# first screen) should not wait for it.
 
 CHECKPOINT_FORMAT = "fmtui-checkpoint"
 STATE_FORMAT = "fmtui-training-state"
@@ -137,10 +141,10 @@ class RunRecord:
         atomic_write_json(self.summary_path, summary)
 
     def save_best(self, checkpoint: dict[str, Any]) -> None:
-        atomic_write(self.best_path, lambda f: torch.save(checkpoint, f))
+        _save_torch(self.best_path, checkpoint)
 
     def save_state(self, state: dict[str, Any]) -> None:
-        atomic_write(self.state_path, lambda f: torch.save(state, f))
+        _save_torch(self.state_path, state)
 
     def remove_stale_temporaries(self) -> None:
         """Delete temporary files a killed process left mid-write (the records themselves are whole)."""
@@ -254,7 +258,15 @@ def load_checkpoint(path: Path) -> Checkpoint:
     return Checkpoint(path, config, raw["model"], int(raw.get("epoch", 0)))
 
 
+def _save_torch(path: Path, obj: dict[str, Any]) -> None:
+    import torch
+
+    atomic_write(path, lambda f: torch.save(obj, f))
+
+
 def _torch_load(path: Path, what: str) -> dict[str, Any]:
+    import torch
+
     if not path.exists():
         raise RecordError(f"{what} {path} does not exist.")
     try:

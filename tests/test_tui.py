@@ -6,13 +6,11 @@ import time
 
 import pytest
 from textual.widgets import Input, TabbedContent
-from typer.testing import CliRunner
 
 from core.config import load_preset
 from core.errors import ConfigError
 from core.events import BatchEnded, EpochEnded, RunFinished
 from tests.tui_fakes import FakeTrainer, drive, failing_script, run_script
-from tui import cli
 from tui.launch import make_app
 from tui.messages import RunEvent
 from tui.screens.confirm import Confirm
@@ -38,7 +36,7 @@ class Factory:
         self.app = None
         self.previous_ended_at_start: list[bool] = []
 
-    def __call__(self, config):
+    def __call__(self, config, resume=None):
         script = self.scripts[len(self.trainers)]
         trainer = FakeTrainer(config, script(config) if callable(script) else script, self.ending_seconds)
         if self.app is not None and self.app.current is not None:
@@ -83,7 +81,7 @@ async def test_a_finished_run_fills_every_view():
         assert confusion.evaluation.split == "test"
         charts = app.query_one(Charts)
         assert charts.epochs == [1, 2, 3] and len(charts.val_acc) == 3
-        compare = app.query_one(CompareView).runs[1]
+        compare = app.query_one(CompareView).runs["1"]
         assert compare.status == "finished" and compare.test is not None and compare.epochs == [1, 2, 3]
         assert not app.active
 
@@ -116,7 +114,7 @@ async def test_stop_ends_the_run_with_its_test_result():
         await pilot.press("s")
         await until(pilot, lambda: status.state == "stopped")
         assert app.query_one(ConfusionView).evaluation.split == "test"
-        assert app.query_one(CompareView).runs[1].test is not None
+        assert app.query_one(CompareView).runs["1"].test is not None
         assert app.check_action("stop", ()) is None and app.check_action("pause", ()) is None
 
 
@@ -281,15 +279,36 @@ def test_batch_progress_of_one_run_may_replace_the_previous_one():
     assert not RunEvent(1, epoch).can_replace(RunEvent(1, batch[0]))
 
 
-def test_fmtui_with_an_unknown_preset_exits_2_before_opening():
-    """`fmtui --preset nope` prints what is wrong and exits with code 2 instead of opening the app."""
-    result = CliRunner().invoke(cli.app, ["--preset", "nope"])
-    assert result.exit_code == 2 and "unknown preset 'nope'" in result.output
+@drive
+async def test_an_unknown_preset_is_explained_in_the_app_which_opens_on_the_menu():
+    """`fmtui --preset tinyvg` opens the app, names the problem and offers the preset menu."""
+    factory = Factory(holding())
+    app = factory.make_app(preset="tinyvg")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, PresetMenu))
+        panel = app.query_one(ErrorPanel)
+        assert panel.display and "unknown preset 'tinyvg'. Did you mean 'tinyvgg'?" in str(panel.render())
+        assert not factory.trainers
+        await pilot.press("enter")
+        await until(pilot, lambda: factory.trainers)
+        assert factory.trainers[0].config.preset == "linear"
 
 
-def test_bad_preset_or_device_is_refused_before_the_app_opens():
-    """make_app names the bad --preset or --device (the CLI turns this into exit code 2)."""
-    with pytest.raises(ConfigError, match="unknown preset 'nope'"):
-        make_app(preset="nope", trainer_factory=Factory())
+def test_a_bad_device_is_refused_before_the_app_opens():
+    """make_app names a malformed --device (the CLI turns this into exit code 2)."""
     with pytest.raises(ConfigError, match="--device"):
         make_app(device="tpu", trainer_factory=Factory())
+
+
+@drive
+async def test_ctrl_c_quits_at_once_and_interrupts_the_run():
+    """Ctrl-C asks nothing: the app exits with 130 and the run is stopped as interrupted."""
+    factory = Factory(holding())
+    app = factory.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(HistoryTable).row_count == 2)
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 130
+    app.finish_runs()
+    assert factory.trainers[0].stop_reason == "interrupted"

@@ -77,3 +77,60 @@ async def test_a_real_failure_is_shown_in_the_app(tmp_path, tiny_data, runs_dir)
         assert panel.display and "batch_size = 100,000" in str(panel.render())
         assert app.is_running and app.internal_errors == []
     app.finish_runs()
+
+
+@drive
+async def test_ctrl_c_leaves_an_interrupted_resumable_record(tmp_path, tiny_data, runs_dir):
+    """Ctrl-C exits with 130; the run ends interrupted with its state saved, and the exit names it."""
+    app = make_app(preset=preset_file(tmp_path, epochs=500, batch_size=10), data_dir=tiny_data, runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(HistoryTable).row_count >= 1)
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 130
+    record = only_run(runs_dir)
+    assert app.finish_runs() == [str(record.path)]
+    summary = record.read_summary()
+    assert summary["status"] == "interrupted" and summary["epochs"] >= 1 and record.state_path.is_file()
+
+
+@drive
+async def test_past_runs_can_be_compared_and_an_interrupted_one_resumed(tmp_path, tiny_data, runs_dir):
+    """r lists past runs: Enter adds one to the comparison, r resumes an interrupted one in its own directory."""
+    from dataclasses import replace
+
+    from core.config import load_preset
+    from core.events import EpochEnded
+    from core.training import Trainer
+    from tests.helpers import run_trainer
+    from tui.screens.past_runs import PastRuns
+    from tui.widgets.compare import CompareView
+
+    config = load_preset(preset_file(tmp_path))
+    finished, _ = run_trainer(config, tiny_data, runs_dir)
+    trainer = Trainer(replace(config, epochs=6), data_dir=tiny_data, runs_dir=runs_dir)
+    trainer.subscribe(lambda e: trainer.stop("interrupted") if isinstance(e, EpochEnded) else None)
+    trainer.start()
+    interrupted = trainer.wait(timeout=60)
+    assert interrupted.status == "interrupted"
+
+    app = make_app(data_dir=tiny_data, runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.screen_stack) > 1)
+        await pilot.press("escape")  # the preset menu that opens when no --preset is given
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, PastRuns))
+        await pilot.press("down", "enter")  # newest first: the second row is the finished run
+        compare = app.query_one(CompareView)
+        await until(pilot, lambda: len(compare.runs) == 1)
+        (entry,) = compare.runs.values()
+        assert entry.run_dir == str(finished.run_dir) and entry.status == "finished"
+        assert entry.test == RunRecord(finished.run_dir).read_summary()["test_accuracy"]
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, PastRuns))
+        await pilot.press("r")  # the first row: the interrupted run
+        await until(pilot, lambda: app.query_one(StatusLine).state == "finished")
+    app.finish_runs()
+    summary = RunRecord(interrupted.run_dir).read_summary()
+    assert summary["status"] == "finished" and summary["epochs"] == 6
+    assert len(list(runs_dir.iterdir())) == 2, "the resumed run continued in its own directory"

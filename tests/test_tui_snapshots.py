@@ -18,7 +18,7 @@ from tui.messages import RunEvent
 from tui.widgets.charts import Charts
 
 
-def idle_trainer(config):
+def idle_trainer(config, resume=None):
     """A trainer that emits nothing by itself: the test feeds its events."""
     return FakeTrainer(config, [HOLD])
 

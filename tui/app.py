@@ -16,11 +16,14 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from core.config import TrainConfig
+from core.errors import FmtuiError
+from core.records import RunRecord
 from core.events import EarlyStopped, Event, Paused, Resumed, RunFailed, RunFinished, StopRequested, Subscriber
 from tui import format as fmt
 from tui.messages import RunEvent, forward_to
 from tui.screens.confirm import Confirm
 from tui.screens.help import HelpScreen
+from tui.screens.past_runs import PastRuns
 from tui.screens.preset_menu import PresetInfo, PresetMenu
 from tui.widgets import RunView
 from tui.widgets.charts import Charts
@@ -33,7 +36,7 @@ from tui.widgets.status import StatusLine
 
 
 # The monitor's own actions; the app's built-in ones (closing a dialog, say) are not gated.
-MONITOR_ACTIONS = {"new_run", "pause", "resume", "stop", "compare", "matrix", "view", "help"}
+MONITOR_ACTIONS = {"new_run", "past_runs", "pause", "resume", "stop", "compare", "matrix", "view", "help"}
 
 
 class TrainerLike(Protocol):
@@ -77,21 +80,30 @@ class MonitorApp(App[int]):
         Binding("c", "compare", "Compare"),
         Binding("m", "matrix", "Counts/%"),
         Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("r", "past_runs", "Past runs"),
         Binding("q", "quit", "Quit"),
+        # Ctrl-C in a terminal program means "stop now": no question, the run ends interrupted (resumable).
+        Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True),
         Binding("1", "view('charts')", "Charts", show=False),
         Binding("2", "view('confusion')", "Confusion", show=False),
         Binding("3", "view('history')", "History", show=False),
     ]
 
-    def __init__(self, *, new_trainer: Callable[[TrainConfig], TrainerLike],
-                 presets: Callable[[], list[PresetInfo]], start: TrainConfig | None = None) -> None:
+    def __init__(self, *, new_trainer: Callable[[TrainConfig, RunRecord | None], TrainerLike],
+                 presets: Callable[[], list[PresetInfo]], past_runs: Callable[[], list[RunRecord]],
+                 runs_dir: str, device: str | None = None, start: TrainConfig | None = None,
+                 problem: str = "") -> None:
         super().__init__()
         self.new_trainer = new_trainer
         self.presets = presets
+        self.past_runs = past_runs
+        self.runs_dir = runs_dir
+        self.device = device
         self.initial = start
+        self.problem = problem  # a command-line problem (say, an unknown --preset) to show on opening
         self.runs: dict[int, Run] = {}
         self.current: Run | None = None
-        self.pending: TrainConfig | None = None  # starts when the current run has ended
+        self.pending: tuple[TrainConfig, RunRecord | None] | None = None  # starts when the current run has ended
         self.quitting = False
         self.internal_errors: list[RunFailed] = []  # bugs: their tracebacks are printed after the app exits
         self._views: list[RunView] = []
@@ -118,6 +130,8 @@ class MonitorApp(App[int]):
         self._views = [self.query_one(kind) for kind in (StatusLine, RunProgress, ErrorPanel, Charts, ConfusionView,
                                                          HistoryTable)]
         self._compare = self.query_one(CompareView)
+        if self.problem:
+            self.query_one(ErrorPanel).show("Cannot start", self.problem)
         if self.initial is not None:
             self.start_run(self.initial)
         else:
@@ -129,8 +143,8 @@ class MonitorApp(App[int]):
 
     # --- runs and their events -------------------------------------------------------------------
 
-    def start_run(self, config: TrainConfig) -> None:
-        run = Run(len(self.runs) + 1, config, self.new_trainer(config))
+    def start_run(self, config: TrainConfig, resume: RunRecord | None = None) -> None:
+        run = Run(len(self.runs) + 1, config, self.new_trainer(config, resume))
         self.runs[run.number] = run
         self.current = run
         for view in self._views:
@@ -164,8 +178,8 @@ class MonitorApp(App[int]):
         if self.quitting:
             self.exit(0)
         elif self.pending is not None:
-            config, self.pending = self.pending, None
-            self.start_run(config)
+            (config, resume), self.pending = self.pending, None
+            self.start_run(config, resume)
         elif isinstance(event, RunFinished):
             tested = f"test accuracy {fmt.percent(event.test_accuracy)}" if event.test_accuracy is not None \
                 else "not tested"
@@ -178,12 +192,21 @@ class MonitorApp(App[int]):
             self.current.trainer.stop()
             self.refresh_bindings()
 
-    def finish_runs(self, timeout: float = 120.0) -> None:
-        """After the app has exited: end any run still going (say, the terminal went away) and wait for it."""
+    def finish_runs(self, timeout: float = 120.0) -> list[str]:
+        """After the app has exited: end any run still going (say, the terminal went away) and wait for it.
+
+        Returns the directories of the runs this interrupted, for a hint on how to resume them.
+        """
+        interrupted = []
         for run in self.runs.values():
             if run.trainer.running:
                 run.trainer.stop("interrupted")  # skips the test evaluation so we exit promptly
-            run.trainer.wait(timeout)
+                outcome = run.trainer.wait(timeout)
+                if getattr(outcome, "status", None) == "interrupted" and getattr(outcome, "run_dir", None):
+                    interrupted.append(str(outcome.run_dir))
+            else:
+                run.trainer.wait(timeout)
+        return interrupted
 
     # --- keys ------------------------------------------------------------------------------------
 
@@ -208,25 +231,57 @@ class MonitorApp(App[int]):
         self.push_screen(PresetMenu(self.presets(), highlight), self._preset_chosen)
 
     def _preset_chosen(self, config: TrainConfig | None) -> None:
-        if config is None:
-            return
+        if config is not None:
+            self._switch_to(config, None, f"start {config.preset}")
+
+    def _switch_to(self, config: TrainConfig, resume: RunRecord | None, what: str) -> None:
+        """Start a run now, or, while another is active, ask to stop that one first."""
         if not self.active or self.current is None:
-            self.start_run(config)
+            self.start_run(config, resume)
             return
         question = (f"{self.current.config.preset} is still running. Stop it (its best weights are tested "
-                    f"and its record completed) and then start {config.preset}?")
+                    f"and its record completed) and then {what}?")
 
         def answered(stop: bool | None) -> None:
             if not stop:
                 return
             if not self.active:  # it ended while the question was open
-                self.start_run(config)
+                self.start_run(config, resume)
                 return
-            self.pending = config
+            self.pending = (config, resume)
             self._stop_current()
             self.notify(f"Stopping; {config.preset} starts when the record is complete.")
 
         self.push_screen(Confirm(question, yes="Stop and switch", no="Keep running"), answered)
+
+    def action_past_runs(self) -> None:
+        try:
+            records, problem = list(reversed(self.past_runs())), ""
+        except FmtuiError as exc:
+            records, problem = [], str(exc)
+        self.push_screen(PastRuns(records, self.runs_dir, problem), self._past_run_chosen)
+
+    def _past_run_chosen(self, choice: tuple[str, RunRecord] | None) -> None:
+        if choice is None:
+            return
+        action, record = choice
+        try:
+            if action == "compare":
+                if self._compare.add_past(record):
+                    self.query_one(TabbedContent).active = "compare"
+                else:
+                    self.notify(f"{record.run_id} is already in the comparison.")
+                return
+            from core.training import resume_config  # late: torch loads with it; the first screen need not wait
+
+            config = resume_config(record, self.device)
+        except FmtuiError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        self._switch_to(config, record, f"resume {record.run_id}")
+
+    def action_interrupt(self) -> None:
+        self.exit(return_code=130)  # run_tui then ends any run as interrupted, with its state saved
 
     def action_pause(self) -> None:
         if self.current is not None:

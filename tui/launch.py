@@ -8,24 +8,33 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.config import TrainConfig, load_preset, with_overrides
+from core.errors import ConfigError
+from core.records import RunRecord, list_runs
 from tui.app import MonitorApp, TrainerLike
 from tui.screens.preset_menu import available_presets
 
 
 def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_dir: Path = Path("runs"),
              device: str | None = None,
-             trainer_factory: Callable[[TrainConfig], TrainerLike] | None = None) -> MonitorApp:
-    """The app, ready to run. Bad --preset or --device values raise ConfigError before any screen opens."""
+             trainer_factory: Callable[[TrainConfig, RunRecord | None], TrainerLike] | None = None) -> MonitorApp:
+    """The app, ready to run. A bad --device raises ConfigError before any screen opens; a preset that
+    cannot be used is explained inside the app, which opens on the preset menu instead."""
     with_overrides(TrainConfig(), {"device": device})  # checks --device even when no preset is given
-    start = with_overrides(load_preset(preset), {"device": device}) if preset else None
+    start, problem = None, ""
+    if preset:
+        try:
+            start = with_overrides(load_preset(preset), {"device": device})
+        except ConfigError as exc:
+            problem = str(exc)
 
-    def real_trainer(config: TrainConfig) -> TrainerLike:
+    def real_trainer(config: TrainConfig, resume: RunRecord | None = None) -> TrainerLike:
         from core.training import Trainer  # late: torch takes a moment to import, the first screen need not wait
 
-        return Trainer(config, data_dir=data_dir, runs_dir=runs_dir)
+        return Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=resume)
 
     return MonitorApp(new_trainer=trainer_factory or real_trainer, presets=lambda: available_presets(device),
-                      start=start)
+                      past_runs=lambda: list_runs(runs_dir), runs_dir=str(runs_dir), device=device,
+                      start=start, problem=problem)
 
 
 def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir: Path = Path("runs"),
@@ -36,17 +45,29 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
     def on_signal(signum: int, frame: object) -> None:
         # The SSH connection dropped (SIGHUP) or we were told to end (SIGTERM): no one is left to ask,
         # so leave at once; finish_runs then ends the run as interrupted, with its record written.
-        app.exit(128 + signum)
+        app.exit(return_code=128 + signum)
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGHUP, signal.SIGTERM)}
+    # SIGINT too: Ctrl-C typed in the app arrives as a key (see MonitorApp), but `kill -INT` from
+    # elsewhere arrives as a signal and must end the run the same way.
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)}
     try:
         app.run()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        app.finish_runs()
+        interrupted = app.finish_runs()
+    for run_dir in interrupted:
+        _tell(f"interrupted: the run's state is saved; continue it with `fmtui train --resume {run_dir}`\n")
     for failure in app.internal_errors:
-        print(f"internal error: {failure.error}\n{failure.traceback}", file=sys.stderr, end="")
+        _tell(f"internal error: {failure.error}\n{failure.traceback}")
     if app.internal_errors:
         return 1
     return app.return_code or 0
+
+
+def _tell(text: str) -> None:
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except OSError:
+        pass  # the terminal is gone (the SSH connection dropped): the record already says it all

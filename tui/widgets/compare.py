@@ -1,4 +1,8 @@
-"""Every run started since the app opened, side by side: validation accuracy curves and a table."""
+"""Runs side by side: validation accuracy curves and a table.
+
+Every run started since the app opened is here, and past runs from the runs directory can be added
+(the `r` list): the comparison the app exists for, linear against tinyvgg, at a glance.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from textual_plotext import PlotextPlot
 
 from core.config import TrainConfig
 from core.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StopRequested
+from core.records import RunRecord, effective_status
 from tui import format as fmt
 from tui.widgets.charts import whole_ticks
 
@@ -21,19 +26,21 @@ COLUMNS = ("run", "preset", "model", "status", "best val", "test", "epochs", "ti
 
 @dataclass
 class RunEntry:
-    number: int
+    name: str  # "#2" for the second run of this session, the start time for a past run
     preset: str
     model: str
+    colour: str
     status: str = "starting"
     epochs: list[int] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     best_val: float | None = None
     test: float | None = None
     seconds: float | None = None
+    run_dir: str | None = None
 
     @property
     def label(self) -> str:
-        return f"#{self.number} {self.preset}"
+        return f"{self.name} {self.preset}"
 
 
 class CompareView(Vertical):
@@ -45,7 +52,7 @@ class CompareView(Vertical):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.runs: dict[int, RunEntry] = {}
+        self.runs: dict[str, RunEntry] = {}  # by table row key: "1", "2", ... live; "past:<run id>" past
 
     def compose(self) -> ComposeResult:
         self.chart = PlotextPlot(id="compare-chart")
@@ -61,18 +68,39 @@ class CompareView(Vertical):
         self._redraw()
 
     def add_run(self, number: int, config: TrainConfig) -> None:
-        self.runs[number] = RunEntry(number, config.preset, config.model)
-        self.table.add_row(*self._cells(self.runs[number]), key=str(number))
+        self._add(str(number), RunEntry(f"#{number}", config.preset, config.model, self._next_colour()))
+
+    def add_past(self, record: RunRecord) -> bool:
+        """Add a finished, stopped or interrupted run from its record; False if it is already here."""
+        if any(run.run_dir == str(record.path) for run in self.runs.values()):
+            return False
+        summary, history = record.read_summary(), record.read_history()
+        started = (summary.get("started_at") or record.run_id)[5:16].replace("T", " ")
+        run = RunEntry(started, summary.get("preset", "?"), summary.get("model", "?"), self._next_colour(),
+                       status=effective_status(summary), epochs=[row["epoch"] for row in history],
+                       val_accuracy=[row["val_accuracy"] * 100 for row in history],
+                       best_val=summary.get("best_val_accuracy"), test=summary.get("test_accuracy"),
+                       seconds=summary.get("duration_seconds"), run_dir=str(record.path))
+        self._add(f"past:{record.run_id}", run)
+        return True
+
+    def _add(self, key: str, run: RunEntry) -> None:
+        self.runs[key] = run
+        self.table.add_row(*self._cells(run), key=key)
         self._redraw()
+
+    def _next_colour(self) -> str:
+        return COLOURS[len(self.runs) % len(COLOURS)]
 
     def follow(self, number: int, event: Event) -> None:
         """An event of run ``number``, current or not: a stopped run's final result still counts."""
-        run = self.runs.get(number)
+        key = str(number)
+        run = self.runs.get(key)
         if run is None:
             return
         match event:
             case RunStarted():
-                run.status = "running"
+                run.status, run.run_dir = "running", event.run_dir
             case EpochEnded():
                 run.epochs.append(event.epoch)
                 run.val_accuracy.append(event.val_accuracy * 100)
@@ -88,11 +116,11 @@ class CompareView(Vertical):
             case _:
                 return  # batch progress and the like change nothing here
         for column, value in zip(COLUMNS, self._cells(run)):
-            self.table.update_cell(str(number), column, value, update_width=True)
+            self.table.update_cell(key, column, value, update_width=True)
         self._redraw()
 
     def _cells(self, run: RunEntry) -> tuple[str, ...]:
-        return (f"#{run.number}", run.preset, run.model, run.status, fmt.percent(run.best_val),
+        return (run.name, run.preset, run.model, run.status, fmt.percent(run.best_val),
                 fmt.percent(run.test), str(len(run.epochs)), fmt.duration(run.seconds))
 
     def _redraw(self) -> None:
@@ -103,8 +131,7 @@ class CompareView(Vertical):
         longest = 0
         for run in self.runs.values():
             if run.epochs:
-                plt.plot(run.epochs, run.val_accuracy, label=run.label, marker="hd",
-                         color=COLOURS[(run.number - 1) % len(COLOURS)])
+                plt.plot(run.epochs, run.val_accuracy, label=run.label, marker="hd", color=run.colour)
                 longest = max(longest, run.epochs[-1])
         if longest:
             plt.xticks(whole_ticks(1, longest))
@@ -114,13 +141,13 @@ class CompareView(Vertical):
     def _verdict(self) -> Text:
         """Who leads whom, by test accuracy when two runs have one, else by best validation accuracy."""
         if not self.runs:
-            return Text("No runs yet: press n to start one. Each run started in this session is compared here.",
-                        style="dim")
+            return Text("No runs yet: press n to start one, or r to add past runs. Each run started in this "
+                        "session is compared here.", style="dim")
         tested = [r for r in self.runs.values() if r.test is not None]
         measure, pool = ("test", tested) if len(tested) >= 2 else (
             "best validation", [r for r in self.runs.values() if r.best_val is not None])
         if len(pool) < 2:
-            hint = ("Start another run (n) to compare it with this one." if len(self.runs) < 2 else
+            hint = ("Start another run (n) or add a past one (r) to compare with." if len(self.runs) < 2 else
                     "Runs are compared once at least two have finished an epoch.")
             return Text(hint, style="dim")
 

@@ -22,16 +22,16 @@ class ErrorPanel(Static):
     def follow(self, event: Event) -> None:
         match event:
             case RunFailed(user_error=True):
-                self._show("The run failed", event.error)
+                self.show("The run failed", event.error)
             case RunFailed():
-                self._show("Internal error", f"{event.error}\nThis is a bug in fmtui; its traceback is printed "
+                self.show("Internal error", f"{event.error}\nThis is a bug in fmtui; its traceback is printed "
                                              f"when you quit.")
             case Diverged():
-                self._show("The run diverged",
+                self.show("The run diverged",
                            f"The training loss became {event.loss} at epoch {event.epoch}; the best weights so "
                            f"far were kept and tested. Start again with a lower learning rate.")
 
-    def _show(self, title: str, message: str) -> None:
+    def show(self, title: str, message: str) -> None:
         self.border_title = title
         self.border_subtitle = "n: start a run"  # on the border, so it shows however long the message is
         self.update(Text(message))  # not markup: messages quote paths and values verbatim

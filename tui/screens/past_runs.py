@@ -1,0 +1,80 @@
+"""Past runs from the runs directory: add one to the comparison, or resume an interrupted one.
+
+The result is ``(action, record)`` with action "compare" or "resume", or None when closed.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Label
+
+from core.errors import RecordError
+from core.records import RunRecord, effective_status
+from tui import format as fmt
+
+COLUMNS = ("started", "preset", "status", "epochs", "best val", "test", "time")
+
+
+def describe(record: RunRecord) -> tuple[str, ...]:
+    try:
+        s = record.read_summary()
+    except RecordError:
+        return ("?", "?", "unreadable", "", "", "", "")
+    started = (s.get("started_at") or "")[5:16].replace("T", " ")
+    return (started, s.get("preset", "?"), effective_status(s), f"{s.get('epochs', 0)}/{s.get('epochs_planned', '?')}",
+            fmt.percent(s.get("best_val_accuracy")), fmt.percent(s.get("test_accuracy")),
+            fmt.duration(s.get("duration_seconds")))
+
+
+class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
+    DEFAULT_CSS = """
+    PastRuns { align: center middle; }
+    PastRuns > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
+                          border: thick $primary; background: $surface; padding: 0 1; }
+    PastRuns DataTable { height: auto; max-height: 14; }
+    PastRuns #where { color: $text-muted; }
+    """
+
+    BINDINGS = [
+        Binding("enter", "choose('compare')", "Add to compare", priority=True),
+        Binding("r", "choose('resume')", "Resume"),
+        Binding("escape", "close", "Close"),
+    ]
+
+    def __init__(self, records: list[RunRecord], where: str, problem: str = "") -> None:
+        super().__init__()
+        self.records = records
+        self.where = where
+        self.problem = problem
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            if self.records:
+                yield Label(f"Past runs in {self.where}, newest first. Enter adds one to the comparison; "
+                            f"r resumes an interrupted or stopped run.", id="where")
+                yield DataTable(cursor_type="row", zebra_stripes=True)
+            else:
+                yield Label(self.problem or f"No runs in {self.where} yet.", id="where")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if not self.records:
+            return
+        table = self.query_one(DataTable)
+        table.add_columns(*COLUMNS)
+        for index, record in enumerate(self.records):
+            table.add_row(*describe(record), key=str(index))
+        table.focus()
+
+    def action_choose(self, action: str) -> None:
+        if not self.records:
+            self.dismiss(None)
+            return
+        row = self.query_one(DataTable).cursor_row
+        self.dismiss((action, self.records[row]))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
