@@ -1,18 +1,26 @@
 """Training speed: fmtui's engine against the loop a tutorial writes by hand.
 
-For each preset's model, in one process, images per second of training epochs:
+For each preset's model, in one process, images per second of training:
 
   (a) tutorial  torchvision FashionMNIST with ToTensor and Normalize, a shuffling DataLoader with
                 batch size 128, and the usual forward, backward, step;
   (b) fmtui     the engine headless, with the preset's own settings (the ones that reach the
-                accuracy targets: batch size, augmentation, schedule, ...);
+                accuracy targets: batch size, augmentation, channels-last, schedule, ...);
   (c) fmtui+sub the same with a subscriber attached that records every event.
+
+A shared machine's speed drifts by tens of percent over minutes, more than the differences being
+measured. So each measurement covers at least a full epoch's worth of images (55,000), taken in
+``--slices`` slices that interleave (a), (b) and (c), rotating their order each round: drift then
+touches all three alike. The tutorial loop runs as one continuous loop, timed slice by slice; each
+engine slice is a one-epoch run on a subset of the training split (the linear model: the whole
+split), timed by the engine itself over its training phase. The validation split is cut to 1,000
+images in these runs: it is evaluated outside the timed phase and only costs waiting.
 
 Prints a table, then as its last line one JSON object with linear_ratio and tinyvgg_ratio
 ((b) over (a)) and subscriber_overhead (1 - (c)/(b), the larger of the two models').
 
-    python bench/train_speed.py --data-dir ../shared/data            # about 8 minutes on 2 CPU cores
-    python bench/train_speed.py --data-dir ../shared/data --quick    # a cut-down check, under a minute
+    python bench/train_speed.py --data-dir ../shared/data            # about 9 minutes on 2 CPU cores
+    python bench/train_speed.py --data-dir ../shared/data --quick    # a cut-down check
 """
 
 from __future__ import annotations
@@ -40,43 +48,53 @@ from core.models import build_model  # noqa: E402
 from core.training import Trainer  # noqa: E402
 
 PRESETS = ("linear", "tinyvgg")
-# Epochs timed per measurement: the linear model's epochs take under a second, so it gets several.
-FULL_EPOCHS = {"linear": 5, "tinyvgg": 1}
+# Images per slice: (tutorial loop, engine training subset; 0 = the whole training split).
+SLICE = {"linear": (5_000, 0), "tinyvgg": (5_120, 5_120)}
+BENCH_VAL_SIZE = 1_000
 
 
-def tutorial_speed(config: TrainConfig, data_dir: Path, device: torch.device, max_batches: int | None) -> float:
-    """Images per second of the classic loop: PIL images through transforms in a DataLoader."""
-    from torch.utils.data import DataLoader
-    from torchvision import datasets, transforms
+class TutorialLoop:
+    """The classic loop, one continuous run that ``train(n)`` advances by about n images, timed."""
 
-    dataset = datasets.FashionMNIST(str(data_dir), train=True, download=False,
-                                    transform=transforms.Compose([transforms.ToTensor(),
-                                                                  transforms.Normalize((MEAN,), (STD,))]))
-    loader = DataLoader(dataset, batch_size=128, shuffle=True)
-    torch.manual_seed(config.seed)
-    model = build_model(config).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    model.train()
-    images, start = 0, time.perf_counter()
-    for batch, (x, y) in enumerate(loader, 1):
-        x, y = x.to(device), y.to(device)
-        loss = loss_fn(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        images += len(y)
-        if max_batches and batch >= max_batches:
-            break
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return images / (time.perf_counter() - start)
+    def __init__(self, config: TrainConfig, data_dir: Path, device: torch.device) -> None:
+        from torch.utils.data import DataLoader
+        from torchvision import datasets, transforms
+
+        dataset = datasets.FashionMNIST(str(data_dir), train=True, download=False,
+                                        transform=transforms.Compose([transforms.ToTensor(),
+                                                                      transforms.Normalize((MEAN,), (STD,))]))
+        self.loader = DataLoader(dataset, batch_size=128, shuffle=True)
+        self.batches = iter(self.loader)
+        torch.manual_seed(config.seed)
+        self.device = device
+        self.model = build_model(config).to(device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.loss_fn = torch.nn.CrossEntropyLoss()
+        self.model.train()
+
+    def train(self, images: int) -> tuple[int, float]:
+        done, start = 0, time.perf_counter()
+        while done < images:
+            try:
+                x, y = next(self.batches)
+            except StopIteration:  # a new epoch, as the tutorial's outer loop would start
+                self.batches = iter(self.loader)
+                continue
+            x, y = x.to(self.device), y.to(self.device)
+            loss = self.loss_fn(self.model(x), y)
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            done += len(y)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        return done, time.perf_counter() - start
 
 
-def engine_speed(config: TrainConfig, data: FashionMNIST, record_events: bool) -> tuple[float, int]:
-    """Training images per second of fmtui's engine, and how many events a subscriber received.
+def engine_slice(config: TrainConfig, data: FashionMNIST, record_events: bool) -> tuple[int, float, int]:
+    """One one-epoch engine run: (images trained, seconds of its training phase, events recorded).
 
-    The speed comes from the run record (metrics.jsonl), so run (b) needs no subscriber at all.
+    The timing comes from the run record (metrics.jsonl), so run (b) needs no subscriber at all.
     """
     events: list[Event] = []
     with tempfile.TemporaryDirectory(prefix="fmtui-bench-") as runs:
@@ -87,21 +105,55 @@ def engine_speed(config: TrainConfig, data: FashionMNIST, record_events: bool) -
         trainer.wait()
         if outcome.status != "finished":
             raise SystemExit(f"the engine run ended '{outcome.status}': {outcome.error}")
-        history = RunRecord(outcome.run_dir).read_history()
-    # Every epoch trains the same number of images, so the overall rate is the harmonic mean.
-    return len(history) / sum(1 / row["images_per_second"] for row in history), len(events)
+        (row,) = RunRecord(outcome.run_dir).read_history()
+    train_size = config.train_subset or len(data.train_labels) - config.val_size
+    images = train_size // config.batch_size * config.batch_size  # the trainer drops the last partial batch
+    return images, images / row["images_per_second"], len(events)
 
 
 def bench_config(name: str, data: FashionMNIST, args: argparse.Namespace) -> TrainConfig:
-    config = replace(load_preset(name), epochs=1 if args.quick else FULL_EPOCHS[name], device=args.device,
-                     compile=args.compile)
-    if args.quick:  # a few batches, and a validation split that fits even tiny test data
+    _, subset = SLICE[name]
+    config = replace(load_preset(name), epochs=1, device=args.device, compile=args.compile,
+                     val_size=BENCH_VAL_SIZE, train_subset=subset)
+    if args.quick:  # a few batches, and splits that fit even tiny test data
         n = len(data.train_labels)
-        val_size = max(10, min(500, n // 5))
-        train_subset = min(4 * config.batch_size, n - val_size)
+        val_size = max(10, min(200, n // 5))
+        train_subset = min(2 * config.batch_size, n - val_size)
         config = replace(config, val_size=val_size, train_subset=train_subset,
                          batch_size=min(config.batch_size, train_subset))
     return config
+
+
+def measure(name: str, data: FashionMNIST, args: argparse.Namespace, console: Console) -> dict:
+    config = bench_config(name, data, args)
+    tutorial_images = 256 if args.quick else SLICE[name][0]
+    tutorial = TutorialLoop(config, args.data_dir, resolve_device(args.device))
+    # Warm-up, untimed: first batches pay for allocations and kernel selection in both.
+    tutorial.train(min(tutorial_images, 1280))
+    engine_slice(replace(config, train_subset=min(config.train_subset or 1024, 1024)), data, False)
+    totals = {"tutorial": [0, 0.0], "fmtui": [0, 0.0], "subscribed": [0, 0.0]}
+    per_slice: dict[str, list[float]] = {k: [] for k in totals}
+    events = 0
+    steps = {
+        "tutorial": lambda: tutorial.train(tutorial_images),
+        "fmtui": lambda: engine_slice(config, data, False)[:2],
+        "subscribed": lambda: engine_slice(config, data, True),
+    }
+    order = list(steps)
+    for round_ in range(args.slices):
+        console.print(f"{name}: slice {round_ + 1}/{args.slices}", highlight=False)
+        for kind in order[round_ % 3:] + order[:round_ % 3]:
+            images, seconds, *extra = steps[kind]()
+            totals[kind][0] += images
+            totals[kind][1] += seconds
+            per_slice[kind].append(images / seconds)
+            events += extra[0] if extra else 0
+    speed = {kind: images / seconds for kind, (images, seconds) in totals.items()}
+    return {"tutorial_images_per_second": speed["tutorial"], "fmtui_images_per_second": speed["fmtui"],
+            "subscribed_images_per_second": speed["subscribed"], "images_timed": {k: v[0] for k, v in totals.items()},
+            "events_recorded": events, "ratio": speed["fmtui"] / speed["tutorial"],
+            "subscriber_overhead": 1 - speed["subscribed"] / speed["fmtui"],
+            "per_slice_images_per_second": per_slice}
 
 
 def main() -> int:
@@ -110,35 +162,29 @@ def main() -> int:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the engine's model")
     parser.add_argument("--quick", action="store_true", help="a few batches per measurement, to check it works")
+    parser.add_argument("--slices", type=int, help="interleaved rounds per model (default 11, quick: 2)")
     parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=PRESETS)
     args = parser.parse_args()
+    args.slices = args.slices or (2 if args.quick else 11)
 
     device = resolve_device(args.device)
     data = load_fashion_mnist(args.data_dir, download=False)
     console = Console(stderr=True)
+    results = {name: measure(name, data, args, console) for name in args.presets}
+
     table = Table("model", "tutorial loop", "fmtui", "ratio", "fmtui + subscriber", "subscriber overhead",
-                  title=f"Training throughput on {device} ({torch.get_num_threads()} threads)"
-                        + (" [quick]" if args.quick else ""), title_justify="left")
-    results = {}
-    for name in args.presets:
-        config = bench_config(name, data, args)
-        console.print(f"[bold]{name}[/bold]: tutorial loop ...", highlight=False)
-        tutorial = tutorial_speed(config, args.data_dir, device, max_batches=4 if args.quick else None)
-        console.print(f"[bold]{name}[/bold]: fmtui engine ...", highlight=False)
-        engine, _ = engine_speed(config, data, record_events=False)
-        console.print(f"[bold]{name}[/bold]: fmtui engine with a subscriber ...", highlight=False)
-        subscribed, events = engine_speed(config, data, record_events=True)
-        results[name] = {"tutorial_images_per_second": tutorial, "fmtui_images_per_second": engine,
-                         "subscribed_images_per_second": subscribed, "events_recorded": events,
-                         "ratio": engine / tutorial, "subscriber_overhead": 1 - subscribed / engine}
-        r = results[name]
-        table.add_row(name, f"{tutorial:,.0f} img/s", f"{engine:,.0f} img/s", f"{r['ratio']:.2f}x",
-                      f"{subscribed:,.0f} img/s", f"{r['subscriber_overhead'] * 100:+.1f}%")
+                  title=f"Training throughput on {device} ({torch.get_num_threads()} threads), "
+                        f"{args.slices} interleaved slices" + (" [quick]" if args.quick else ""),
+                  title_justify="left")
+    for name, r in results.items():
+        table.add_row(name, f"{r['tutorial_images_per_second']:,.0f} img/s",
+                      f"{r['fmtui_images_per_second']:,.0f} img/s", f"{r['ratio']:.2f}x",
+                      f"{r['subscribed_images_per_second']:,.0f} img/s", f"{r['subscriber_overhead'] * 100:+.1f}%")
     console.print(table)
     summary = {f"{name}_ratio": round(r["ratio"], 3) for name, r in results.items()}
     summary["subscriber_overhead"] = round(max(r["subscriber_overhead"] for r in results.values()), 4)
-    summary.update(device=str(device), threads=torch.get_num_threads(), quick=args.quick,
-                   compile=args.compile, results=results)
+    summary.update(device=str(device), threads=torch.get_num_threads(), quick=args.quick, compile=args.compile,
+                   slices=args.slices, results=results)
     print(json.dumps(summary))
     return 0
 
