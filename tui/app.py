@@ -6,6 +6,7 @@ RunEvent message (thread-safe, never blocks). Everything else here runs on the U
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -34,6 +35,8 @@ from tui.widgets.history import HistoryTable
 from tui.widgets.progress import RunProgress
 from tui.widgets.status import StatusLine
 
+
+GIL_SWITCH_SECONDS = 0.0005
 
 # The monitor's own actions; the app's built-in ones (closing a dialog, say) are not gated.
 MONITOR_ACTIONS = {"new_run", "past_runs", "pause", "resume", "stop", "compare", "matrix", "view", "help"}
@@ -126,6 +129,11 @@ class MonitorApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The trainer thread needs the GIL for a moment between torch ops; while this thread draws
+        # (a chart takes ~20 ms of Python) it would wait up to the 5 ms switch interval each time,
+        # idling both cores. A short interval hands the GIL back promptly.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         # Kept, not queried per event: the handler then never depends on which screen is on top.
         self._views = [self.query_one(kind) for kind in (StatusLine, RunProgress, ErrorPanel, Charts, ConfusionView,
                                                          HistoryTable)]
@@ -136,6 +144,9 @@ class MonitorApp(App[int]):
             self.start_run(self.initial)
         else:
             self.action_new_run()
+
+    def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval)
 
     @property
     def active(self) -> bool:

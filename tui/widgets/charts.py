@@ -15,9 +15,11 @@ from textual_plotext import PlotextPlot
 
 from core.config import TrainConfig
 from core.events import BatchEnded, EpochEnded, Event, RunStarted
+from tui.widgets import EPOCH_REDRAW_SECONDS
 
-EPOCH_REDRAW_SECONDS = 0.5  # the epoch charts change once an epoch; redrawn soon after
-BATCH_REDRAW_SECONDS = 1.0  # a plotext rebuild is the dearest thing the monitor does; once a second is live enough
+BATCH_REDRAW_SECONDS = 4.0  # a plotext rebuild (~20 ms) is the dearest thing the monitor does, and on a
+# 2-core machine every millisecond of it is taken from training: every 4 s is live enough for an epoch
+# that lasts minutes (the epoch charts, by contrast, change only when an epoch ends)
 TRAIN_COLOUR, VAL_COLOUR = "cyan", "orange"  # plotext names; both exist in the 256-colour palette
 
 

@@ -18,6 +18,7 @@ from core.config import TrainConfig
 from core.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StopRequested
 from core.records import RunRecord, effective_status
 from tui import format as fmt
+from tui.widgets import EPOCH_REDRAW_SECONDS
 from tui.widgets.charts import whole_ticks
 
 COLOURS = ("cyan", "orange", "green", "magenta", "yellow", "blue", "red")
@@ -53,6 +54,7 @@ class CompareView(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.runs: dict[str, RunEntry] = {}  # by table row key: "1", "2", ... live; "past:<run id>" past
+        self._dirty: set[str] = set()  # runs whose new epochs the table and chart do not show yet
 
     def compose(self) -> ComposeResult:
         self.chart = PlotextPlot(id="compare-chart")
@@ -66,6 +68,7 @@ class CompareView(Vertical):
         for name in COLUMNS:
             self.table.add_column(name, key=name)
         self._redraw()
+        self.set_interval(EPOCH_REDRAW_SECONDS, self.flush)
 
     def add_run(self, number: int, config: TrainConfig) -> None:
         self._add(str(number), RunEntry(f"#{number}", config.preset, config.model, self._next_colour()))
@@ -115,8 +118,26 @@ class CompareView(Vertical):
                 run.status = "failed"
             case _:
                 return  # batch progress and the like change nothing here
-        for column, value in zip(COLUMNS, self._cells(run)):
-            self.table.update_cell(key, column, value, update_width=True)
+        self._dirty.add(key)
+        if not isinstance(event, EpochEnded):  # rare and telling: shown at once; epochs on the timer
+            self.flush()
+
+    def flush(self) -> None:
+        """Bring the table and chart up to date with the runs that changed, if this view is on screen."""
+        if not self._dirty or not self.is_on_screen:
+            return  # on_show catches up: a hidden table's updates would still cost layout passes
+        self._catch_up()
+
+    def on_show(self) -> None:
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        if not self._dirty:
+            return
+        for key in self._dirty:
+            for column, value in zip(COLUMNS, self._cells(self.runs[key])):
+                self.table.update_cell(key, column, value, update_width=True)
+        self._dirty.clear()
         self._redraw()
 
     def _cells(self, run: RunEntry) -> tuple[str, ...]:

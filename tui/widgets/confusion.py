@@ -12,6 +12,7 @@ from core.events import Evaluated, Event
 from core.metrics import most_confused
 from tui import format as fmt
 from tui.confusion import confusion_table
+from tui.widgets import EPOCH_REDRAW_SECONDS
 
 
 class ConfusionView(Widget):
@@ -22,12 +23,28 @@ class ConfusionView(Widget):
     percent: reactive[bool] = reactive(False)  # row-normalised percentages instead of counts
     evaluation: reactive[Evaluated | None] = reactive(None)
 
+    _stale = False  # an evaluation stored but not yet drawn
+
+    def on_mount(self) -> None:
+        self.set_interval(EPOCH_REDRAW_SECONDS, self._draw_if_stale)
+
     def reset(self, config: TrainConfig) -> None:
         self.evaluation = None
 
     def follow(self, event: Event) -> None:
         if isinstance(event, Evaluated):
-            self.evaluation = event
+            # Twice a second for the linear model: stored (no reactive comparison of two 10x10
+            # matrices), drawn on the timer; the final test report at once.
+            self.set_reactive(ConfusionView.evaluation, event)
+            if event.split == "test":
+                self.refresh()
+            else:
+                self._stale = True
+
+    def _draw_if_stale(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.refresh()
 
     def render(self) -> RenderableType:
         e = self.evaluation

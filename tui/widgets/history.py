@@ -5,13 +5,17 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from core.config import TrainConfig
-from core.events import EpochEnded, Event
+from core.events import EpochEnded, Event, RunFailed, RunFinished
 from tui import format as fmt
+from tui.widgets import EPOCH_REDRAW_SECONDS
 
 COLUMNS = ("epoch", "train loss", "train acc", "val loss", "val acc", "lr", "time", "best")
 
 
 class HistoryTable(DataTable):
+    """Rows arrive as epochs end but are added at most every EPOCH_REDRAW_SECONDS (the linear model
+    ends two epochs a second, and each added row costs a layout pass), and at once when a run ends."""
+
     DEFAULT_CSS = """
     HistoryTable { height: 1fr; }
     """
@@ -19,24 +23,36 @@ class HistoryTable(DataTable):
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.best_epoch = 0
+        self._pending: list[EpochEnded] = []
 
     def on_mount(self) -> None:
         for name in COLUMNS:
             self.add_column(name, key=name)
+        self.set_interval(EPOCH_REDRAW_SECONDS, self.flush)
 
     def reset(self, config: TrainConfig) -> None:
         self.clear()
         self.best_epoch = 0
+        self._pending.clear()
 
     def follow(self, event: Event) -> None:
-        if not isinstance(event, EpochEnded):
+        if isinstance(event, EpochEnded):
+            self._pending.append(event)
+        elif isinstance(event, (RunFinished, RunFailed)):
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
             return
-        self.add_row(str(event.epoch), fmt.loss(event.train_loss), fmt.percent(event.train_accuracy),
-                     fmt.loss(event.val_loss), fmt.percent(event.val_accuracy), f"{event.lr:.2e}",
-                     fmt.duration(event.seconds), "", key=str(event.epoch))
-        if event.best_epoch != self.best_epoch:
-            for epoch, mark in ((self.best_epoch, ""), (event.best_epoch, "*")):
+        for event in self._pending:
+            self.add_row(str(event.epoch), fmt.loss(event.train_loss), fmt.percent(event.train_accuracy),
+                         fmt.loss(event.val_loss), fmt.percent(event.val_accuracy), f"{event.lr:.2e}",
+                         fmt.duration(event.seconds), "", key=str(event.epoch))
+        best = self._pending[-1].best_epoch
+        self._pending.clear()
+        if best != self.best_epoch:
+            for epoch, mark in ((self.best_epoch, ""), (best, "*")):
                 if str(epoch) in self.rows:  # a resumed run's best epoch may predate this table
                     self.update_cell(str(epoch), "best", mark, update_width=True)
-            self.best_epoch = event.best_epoch
+            self.best_epoch = best
         self.move_cursor(row=self.row_count - 1)  # keep the newest epoch in view

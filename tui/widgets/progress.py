@@ -41,15 +41,16 @@ class RunProgress(ThrottledWidget):
                 self.epoch, self.epochs, self.epochs_done = event.first_epoch, event.epochs, event.first_epoch - 1
                 self.batch, self.batches = 0, event.batches_per_epoch
             case BatchEnded():
-                # Ten a second: stored without a redraw; the timer shows them four times a second.
+                # Ten a second: stored without a redraw; the timer shows them once a second.
                 for name, value in (("epoch", event.epoch), ("batch", event.batch), ("batches", event.batches),
                                     ("batch_note", f"{fmt.rate(event.images_per_second)}  loss {fmt.loss(event.loss)}")):
                     self.set_reactive(getattr(RunProgress, name), value)
                 self.mark_stale()
-            case EpochEnded():
-                self.epochs_done = event.epoch
+            case EpochEnded():  # twice a second for the linear model: drawn with the progress
                 best = ", best so far" if event.best_epoch == event.epoch else f" (best: epoch {event.best_epoch})"
-                self.epoch_note = f"val acc {fmt.percent(event.val_accuracy)}{best}"
+                self.set_reactive(RunProgress.epochs_done, event.epoch)
+                self.set_reactive(RunProgress.epoch_note, f"val acc {fmt.percent(event.val_accuracy)}{best}")
+                self.mark_stale()
             case StopRequested():
                 self.batch_note = "stopping at the next batch"
             case RunFinished(test_accuracy=None):

@@ -50,12 +50,13 @@ class StatusLine(ThrottledWidget):
                                 f"{event.device}")
                 self.elapsed, self.eta = 0.0, None
             case BatchEnded():
-                # Ten a second: stored without a redraw; the timer shows them four times a second.
+                # Ten a second: stored without a redraw; the timer shows them once a second.
                 self.set_reactive(StatusLine.elapsed, event.elapsed_seconds)
                 self.set_reactive(StatusLine.eta, event.eta_seconds)
                 self.mark_stale()
             case EpochEnded():
-                self.elapsed = event.elapsed_seconds
+                self.set_reactive(StatusLine.elapsed, event.elapsed_seconds)
+                self.mark_stale()
             case Paused():
                 self.state = "paused"
             case Resumed():
