@@ -1,10 +1,12 @@
 """The TUI's own cost: training throughput with the Textual app attached against headless mode.
 
-For each preset, in one process: an epoch (several for the fast linear model) in headless mode (the
-trainer with the plain per-epoch log `fmtui train` writes when piped), then the same with the
-monitor app attached (Textual's headless driver, `App.run_test`, at 120x40 so every widget draws),
-alternating ``--rounds`` times. Prints a table and, as its last line, one JSON object with
-``tui_overhead`` (1 - with TUI / headless, the larger of the presets').
+For each preset, in one process: runs (linear: its whole preset; tinyvgg: two short epochs) in headless mode (the trainer with the plain
+per-epoch log `fmtui train` writes when piped) and the same with the monitor app attached (Textual's
+headless driver, `App.run_test`, at 120x40 so every widget draws, charts and all), interleaved in
+``--slices`` rounds whose order alternates, so that the machine's drift touches both alike (see
+train_speed.py). Throughput is the engine's own, over its training phases. Prints a table and, as
+its last line, one JSON object with ``tui_overhead`` (1 - with TUI / headless, the larger of the
+presets').
 
     python bench/tui_overhead.py --data-dir ../shared/data            # about 5 minutes on 2 CPU cores
     python bench/tui_overhead.py --data-dir ../shared/data --quick    # a cut-down check
@@ -16,7 +18,6 @@ import argparse
 import asyncio
 import io
 import json
-import statistics
 import sys
 import tempfile
 from dataclasses import replace
@@ -34,79 +35,86 @@ from core.training import Trainer  # noqa: E402
 from tui.headless import PlainLog  # noqa: E402
 from tui.launch import make_app  # noqa: E402
 
-EPOCHS = {"linear": 5, "tinyvgg": 1}
+# Per run: (epochs, training images; 0 = the whole split). Linear runs its whole preset (15 epochs of
+# half a second); tinyvgg two short epochs, long enough that a run's start-up drawing is amortised.
+RUNS = {"linear": (None, 0), "tinyvgg": (2, 2_560)}
 
 
-def throughput(run_dir: Path) -> float:
-    """Training images per second over the run's epochs, from its record."""
+def trained(run_dir: Path, images_per_epoch: int) -> tuple[int, float]:
+    """Images trained and seconds spent in training phases, from the run's record (early stopping included)."""
     history = RunRecord(run_dir).read_history()
-    return len(history) / sum(1 / row["images_per_second"] for row in history)
+    return images_per_epoch * len(history), sum(images_per_epoch / row["images_per_second"] for row in history)
 
 
-def headless(config: TrainConfig, data: FashionMNIST, runs: Path) -> float:
+def headless(config: TrainConfig, data: FashionMNIST, runs: Path) -> Path:
     trainer = Trainer(config, data=data, runs_dir=runs)
     trainer.subscribe(PlainLog(io.StringIO()))
     trainer.start()
     outcome = trainer.wait()
     assert outcome.status == "finished", outcome
-    return throughput(outcome.run_dir)
+    return outcome.run_dir
 
 
-def with_tui(config: TrainConfig, data: FashionMNIST, runs: Path) -> float:
+def with_tui(config: TrainConfig, data: FashionMNIST, runs: Path) -> Path:
     def factory(cfg: TrainConfig, resume: RunRecord | None = None) -> Trainer:
         return Trainer(cfg, data=data, runs_dir=runs)  # the data already loaded, as in headless()
 
-    app = make_app(preset=str(preset_file(config, runs)), runs_dir=runs, trainer_factory=factory)
+    app = make_app(runs_dir=runs, trainer_factory=factory)
 
     async def watch() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            while not (app.runs and app.runs[1].ended):
-                await pilot.pause(0.2)
+            # As a person would: the app is up and drawn before a run starts from the preset menu.
+            await pilot.pause(0.5)
+            await pilot.press("escape")
+            await pilot.pause(0.3)
+            app.start_run(config)
+            while not app.runs[1].ended:
+                # Not pilot.pause(): it forces a screen update each time, a cost no person watching adds.
+                await asyncio.sleep(0.2)
 
     asyncio.run(watch())
     app.finish_runs()
-    return throughput(app.runs[1].trainer.wait().run_dir)
-
-
-def preset_file(config: TrainConfig, where: Path) -> Path:
-    """The trimmed config as a preset file, so the app starts it exactly as `fmtui --preset FILE` would."""
-    path = where / f"{config.preset}.toml"
-    path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in config.to_dict().items()
-                            if key != "preset"))
-    return path
+    return app.runs[1].trainer.wait().run_dir
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--rounds", type=int, default=1, help="headless/TUI pairs per preset (alternating)")
+    parser.add_argument("--slices", type=int, help="interleaved headless/TUI rounds per preset (default 11, quick: 1)")
     parser.add_argument("--quick", action="store_true", help="a few batches, to check the script works")
-    parser.add_argument("--presets", nargs="+", default=["linear", "tinyvgg"])
+    parser.add_argument("--presets", nargs="+", default=list(RUNS))
     args = parser.parse_args()
+    slices = args.slices or (1 if args.quick else 11)
 
     data = load_fashion_mnist(args.data_dir, download=False)
     console = Console(stderr=True)
-    table = Table("preset", "headless", "with TUI", "TUI overhead", title="Training throughput, TUI attached or not",
-                  title_justify="left")
+    table = Table("preset", "headless", "with TUI", "TUI overhead",
+                  title=f"Training throughput, TUI attached or not, {slices} interleaved slices", title_justify="left")
     results = {}
     for name in args.presets:
-        config = replace(load_preset(name), epochs=EPOCHS[name], device="cpu")
+        epochs, subset = RUNS[name]
+        config = load_preset(name)
+        config = replace(config, epochs=epochs or config.epochs, device="cpu", val_size=1_000, train_subset=subset)
         if args.quick:
-            config = replace(config, epochs=1, train_subset=4 * config.batch_size, val_size=500)
-        plain, tui = [], []
+            config = replace(config, epochs=1, train_subset=2 * config.batch_size, val_size=100)
+        train_size = config.train_subset or len(data.train_labels) - config.val_size
+        images = train_size // config.batch_size * config.batch_size  # per epoch: the last partial batch is dropped
+        modes = {"headless": headless, "tui": with_tui}
+        totals = {mode: [0, 0.0] for mode in modes}
         with tempfile.TemporaryDirectory(prefix="fmtui-tui-bench-") as runs:
-            for round_ in range(1, args.rounds + 1):
-                console.print(f"{name}: round {round_}/{args.rounds}, headless ...")
-                plain.append(headless(config, data, Path(runs)))
-                console.print(f"{name}: round {round_}/{args.rounds}, with the TUI ...")
-                tui.append(with_tui(config, data, Path(runs)))
-        a, b = statistics.mean(plain), statistics.mean(tui)
+            for round_ in range(slices):
+                console.print(f"{name}: slice {round_ + 1}/{slices}", highlight=False)
+                for mode in (list(modes) if round_ % 2 == 0 else list(reversed(modes))):
+                    done, seconds = trained(modes[mode](config, data, Path(runs)), images)
+                    totals[mode][0] += done
+                    totals[mode][1] += seconds
+        plain, tui = (totals[m][0] / totals[m][1] for m in modes)
         results[name] = {"headless_images_per_second": plain, "tui_images_per_second": tui,
-                         "tui_overhead": 1 - b / a}
-        table.add_row(name, f"{a:,.0f} img/s", f"{b:,.0f} img/s", f"{(1 - b / a) * 100:+.1f}%")
+                         "tui_overhead": 1 - tui / plain}
+        table.add_row(name, f"{plain:,.0f} img/s", f"{tui:,.0f} img/s", f"{(1 - tui / plain) * 100:+.1f}%")
     console.print(table)
     print(json.dumps({"tui_overhead": round(max(r["tui_overhead"] for r in results.values()), 4),
-                      "quick": args.quick, "results": results}))
+                      "quick": args.quick, "slices": slices, "results": results}))
     return 0
 
 
