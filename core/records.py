@@ -172,7 +172,8 @@ class RunRecord:
             raise RecordError(f"{self.jsonl_path} cannot be read: {exc}.") from None
 
     def load_state(self) -> dict[str, Any]:
-        state = _torch_load(self.state_path, "training state")
+        state = _torch_load(self.state_path, "training state",
+                            "Only the best weights remain (best.pt, for fmtui eval); start a new run instead.")
         if state.get("format") != STATE_FORMAT:
             raise RecordError(f"{self.state_path} is not an fmtui training state.")
         return state
@@ -240,14 +241,17 @@ class Checkpoint:
     epoch: int
 
 
+CHECKPOINT_HINT = "Each run directory holds its best.pt; `fmtui runs` lists the runs."
+
+
 def load_checkpoint(path: Path) -> Checkpoint:
     """Read a ``best.pt`` (or a run directory holding one), checking that it is fmtui's."""
     path = Path(path)
     if path.is_dir():
         path = RunRecord(path).best_path
-    raw = _torch_load(path, "checkpoint")
+    raw = _torch_load(path, "checkpoint", CHECKPOINT_HINT)
     if raw.get("format") != CHECKPOINT_FORMAT or not isinstance(raw.get("model"), dict):
-        raise RecordError(f"{path} is not an fmtui checkpoint (fmtui writes best.pt in each run directory).")
+        raise RecordError(f"{path} is not an fmtui checkpoint. {CHECKPOINT_HINT}")
     if raw.get("version") != FORMAT_VERSION:
         raise RecordError(f"{path} was written by an incompatible fmtui (checkpoint version "
                           f"{raw.get('version')}, this fmtui reads {FORMAT_VERSION}).")
@@ -264,17 +268,19 @@ def _save_torch(path: Path, obj: dict[str, Any]) -> None:
     atomic_write(path, lambda f: torch.save(obj, f))
 
 
-def _torch_load(path: Path, what: str) -> dict[str, Any]:
+def _torch_load(path: Path, what: str, hint: str) -> dict[str, Any]:
+    """Read a torch file written by fmtui; ``hint`` tells a person where the right file is."""
     import torch
 
     if not path.exists():
-        raise RecordError(f"{what} {path} does not exist.")
+        raise RecordError(f"{what} {path} does not exist. {hint}")
     try:
         # weights_only: a checkpoint is data, never code to run.
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds (pickle, zip, runtime) for a damaged file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RecordError(f"{path} is not a readable {what} (damaged or not written by fmtui): {first}") from None
+        # PyTorch's own message is long and about its loader; --debug shows it, chained.
+        raise RecordError(f"{path} is not a readable {what}: it is damaged or was not written by fmtui. "
+                          f"{hint}") from exc
     if not isinstance(obj, dict):
-        raise RecordError(f"{path} is not an fmtui {what}.")
+        raise RecordError(f"{path} is not an fmtui {what}. {hint}")
     return obj

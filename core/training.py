@@ -338,16 +338,27 @@ class _TestResult:
     report: Report
 
 
+def _misfit(expected: dict[str, torch.Tensor], found: dict[str, Any]) -> str:
+    """How a state dict differs from the model's, for a person; empty when it fits."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    reshaped = [k for k in expected if k in found and getattr(found[k], "shape", None) != expected[k].shape]
+    parts = [f"{len(keys)} {what}, such as '{keys[0]}'"
+             for keys, what in ((missing, "missing"), (unexpected, "unexpected"), (reshaped, "of another shape"))
+             if keys]
+    return "; ".join(parts)
+
+
 def evaluate_checkpoint(checkpoint: Checkpoint, split: Split, device: torch.device) -> Evaluation:
     """The test evaluation of a checkpoint: shared by the trainer and `fmtui eval`."""
     config = checkpoint.config
     spec = MODELS[config.model]
     model = build_model(config)
-    try:
-        model.load_state_dict(checkpoint.state_dict)
-    except RuntimeError as exc:
-        raise RecordError(f"{checkpoint.path}: its weights do not fit the '{config.model}' model "
-                          f"({str(exc).splitlines()[0]}).") from None
+    misfit = _misfit(model.state_dict(), checkpoint.state_dict)
+    if misfit:
+        raise RecordError(f"{checkpoint.path}: its weights do not fit the '{config.model}' model its config "
+                          f"names ({misfit}). Evaluate a best.pt as a run wrote it.")
+    model.load_state_dict(checkpoint.state_dict)
     model = model.to(device)
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
