@@ -312,3 +312,25 @@ async def test_ctrl_c_quits_at_once_and_interrupts_the_run():
     assert app.return_code == 130
     app.finish_runs()
     assert factory.trainers[0].stop_reason == "interrupted"
+
+
+@drive
+async def test_compare_calls_a_tie_a_tie_and_names_the_leader():
+    """Equal test accuracies are called a tie; a better run leads by the gap, in points."""
+    factory = Factory(finishing(), finishing(), lambda config: run_script(config, epochs_done=3, hold=False, gain=0.03))
+    app = factory.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        verdict = app.query_one(CompareView).verdict
+        await pilot.press("c")
+        for number, next_preset in ((1, "linear"), (2, "tinyvgg"), (3, None)):
+            await until(pilot, lambda: app.runs[number].ended)
+            if number == 2:
+                await until(pilot, lambda: "tie" in str(verdict.render()))
+                assert str(verdict.render()).startswith("#1 linear and #2 linear tie at ")
+            if next_preset:
+                app.start_run(load_preset(next_preset))
+        await until(pilot, lambda: "leads" in str(verdict.render()))
+        runs = app.query_one(CompareView).runs
+        gap = (runs["3"].test - runs["1"].test) * 100
+        assert gap > 0.5
+        assert str(verdict.render()).startswith(f"#3 tinyvgg leads #1 linear by {gap:.2f} points of test accuracy")

@@ -177,6 +177,9 @@ class CompareView(Vertical):
 
         best, runner_up = sorted(pool, key=score, reverse=True)[:2]
         a, b = score(best), score(runner_up)
+        if round(a, 4) == round(b, 4):  # accuracies are counts over the split: equal to four places is a tie
+            return Text.assemble((best.label, "bold"), " and ", (runner_up.label, "bold"),
+                                 f" tie at {fmt.percent(a)} {measure} accuracy.")
         return Text.assemble((best.label, "bold"), f" leads {runner_up.label} by ",
                              (f"{(a - b) * 100:.2f} points", "bold"),
                              f" of {measure} accuracy ({fmt.percent(a)} vs {fmt.percent(b)}).")

@@ -57,7 +57,7 @@ class RunProgress(ThrottledWidget):
                 self.batch_note = (f"{event.status} before an epoch ended: nothing to test"
                                    if not event.epochs_completed else f"{event.status}: not tested")
             case Evaluated(split="test"):
-                self.batch_note = f"test acc {fmt.percent(event.accuracy)} (best epoch {event.epoch})"
+                self.batch_note = f"test acc {fmt.percent(event.accuracy)} · best ep {event.epoch}"  # fits 80 columns
 
     def render(self) -> Text:
         width = self.size.width
