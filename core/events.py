@@ -103,6 +103,13 @@ class Evaluated(Event):
 
 
 @dataclass(frozen=True)
+class TestStarted(Event):
+    """The best weights are being scored on the test split: seconds for a CNN on a CPU."""
+    best_epoch: int
+    images: int
+
+
+@dataclass(frozen=True)
 class EarlyStopped(Event):
     epoch: int
     best_epoch: int

@@ -31,7 +31,7 @@ from core.config import TrainConfig
 from core.data import CLASS_NAMES, FashionMNIST, Split, Splits, default_data_dir, load_fashion_mnist, make_splits
 from core.errors import FmtuiError, RecordError
 from core.events import (BatchEnded, Diverged, EarlyStopped, EpochEnded, Evaluated, Event, EventBus, Paused,
-                         Resumed, RunFailed, RunFinished, RunStarted, StopRequested, Subscriber)
+                         Resumed, RunFailed, RunFinished, RunStarted, StopRequested, Subscriber, TestStarted)
 from core.loop import (Evaluation, evaluate, make_optimizer, make_scheduler, resolve_device, train_one_epoch)
 from core.metrics import Report, classification_report
 from core.models import MODELS, build_model, count_parameters
@@ -258,6 +258,7 @@ class Trainer:
 
         test = None
         if status != "interrupted" and progress.best_epoch:
+            self._emit(TestStarted(progress.best_epoch, len(splits.test)))
             test = self._evaluate_best(record, splits, device)
             record.write_confusion(test.report.confusion, CLASS_NAMES)
             self._emit(_evaluated("test", progress.best_epoch, test.evaluation, test.report))

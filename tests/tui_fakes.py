@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from core.config import TrainConfig
 from core.data import CLASS_NAMES
 from core.events import (BatchEnded, EpochEnded, Evaluated, EventBus, Paused, Resumed, RunFailed, RunFinished,
-                         RunStarted, StopRequested)
+                         RunStarted, StopRequested, TestStarted)
 
 HOLD = object()  # in a script: wait here until stopped, like a long epoch in progress
 
@@ -83,7 +83,7 @@ def run_script(config: TrainConfig, *, epochs_done: int, batches: int = 20, batc
 def finish(config: TrainConfig, status: str, epochs_done: int, acc: float, seconds: float) -> list:
     if not epochs_done:
         return [RunFinished(status, 0, None, None, None, None, seconds, f"/runs/fake-{config.preset}")]
-    return [evaluated("test", epochs_done, acc - 0.005),
+    return [TestStarted(epochs_done, 10_000), evaluated("test", epochs_done, acc - 0.005),
             RunFinished(status, epochs_done, epochs_done, acc, acc - 0.005, 0.4, seconds,
                         f"/runs/fake-{config.preset}")]
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from core.events import (BatchEnded, Diverged, EarlyStopped, EpochEnded, Evaluated, Event, Paused, Resumed,
-                         RunFailed, RunFinished, RunStarted, StopRequested)
+                         RunFailed, RunFinished, RunStarted, StopRequested, TestStarted)
 from core.metrics import most_confused
 from tui import format as fmt
 
@@ -39,6 +39,8 @@ def describe(event: Event) -> str | None:
                     f"train loss {fmt.loss(event.train_loss)} acc {fmt.percent(event.train_accuracy)}  "
                     f"val loss {fmt.loss(event.val_loss)} acc {fmt.percent(event.val_accuracy)}  "
                     f"lr {event.lr:.2e}  {fmt.duration(event.seconds)}  {fmt.rate(event.images_per_second)}{best}")
+        case TestStarted():
+            return f"testing the best weights (epoch {event.best_epoch}) on {event.images:,} test images"
         case Evaluated(split="test"):
             pairs = ", ".join(f"{event.class_names[t]} → {event.class_names[p]} {n}"
                               for t, p, n in most_confused(event.confusion))

@@ -35,7 +35,7 @@ class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
     PastRuns > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
                           border: thick $primary; background: $surface; padding: 0 1; }
     PastRuns DataTable { height: auto; max-height: 14; }
-    PastRuns #where { color: $text-muted; }
+    PastRuns #where { color: $text-muted; width: 100%; }  /* wraps, rather than running off the edge */
     """
 
     BINDINGS = [

@@ -10,7 +10,8 @@ from rich.text import Text
 from textual.reactive import reactive
 
 from core.config import TrainConfig
-from core.events import BatchEnded, EpochEnded, Evaluated, Event, RunFinished, RunStarted, StopRequested
+from core.events import (BatchEnded, EpochEnded, Evaluated, Event, RunFinished, RunStarted, StopRequested,
+                         TestStarted)
 from tui import format as fmt
 from tui.widgets import ThrottledWidget
 
@@ -53,6 +54,8 @@ class RunProgress(ThrottledWidget):
                 self.mark_stale()
             case StopRequested():
                 self.batch_note = "stopping at the next batch"
+            case TestStarted():
+                self.batch_note = f"testing epoch {event.best_epoch}'s weights…"
             case RunFinished(test_accuracy=None):
                 self.batch_note = (f"{event.status} before an epoch ended: nothing to test"
                                    if not event.epochs_completed else f"{event.status}: not tested")
