@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from textual.widgets import Input, TabbedContent
+from textual.widgets import Input, Label, TabbedContent
 
 from core.config import load_preset
 from core.errors import ConfigError
@@ -15,6 +15,7 @@ from tui.launch import make_app
 from tui.messages import RunEvent
 from tui.screens.confirm import Confirm
 from tui.screens.help import HelpScreen
+from tui.screens.past_runs import PastRuns
 from tui.screens.preset_menu import PresetMenu
 from tui.widgets.charts import BATCH_REDRAW_SECONDS, Charts
 from tui.widgets.compare import CompareView
@@ -334,3 +335,15 @@ async def test_compare_calls_a_tie_a_tie_and_names_the_leader():
         gap = (runs["3"].test - runs["1"].test) * 100
         assert gap > 0.5
         assert str(verdict.render()).startswith(f"#3 tinyvgg leads #1 linear by {gap:.2f} points of test accuracy")
+
+
+@drive
+async def test_past_runs_before_the_first_run_says_there_are_none(tmp_path):
+    """The runs directory is made by the first run; before it, r says so instead of reporting an error."""
+    app = make_app(runs_dir=tmp_path / "runs", trainer_factory=Factory())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("escape")  # the preset menu opens first
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, PastRuns))
+        shown = str(app.screen.query_one("#where", Label).render())
+        assert shown == f"No runs in {tmp_path / 'runs'} yet."

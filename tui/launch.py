@@ -33,7 +33,9 @@ def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_di
         return Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=resume)
 
     return MonitorApp(new_trainer=trainer_factory or real_trainer, presets=lambda: available_presets(device),
-                      past_runs=lambda: list_runs(runs_dir), runs_dir=str(runs_dir), device=device,
+                      # The monitor makes its runs directory with its first run: none yet is no error here.
+                      past_runs=lambda: list_runs(runs_dir) if Path(runs_dir).is_dir() else [],
+                      runs_dir=str(runs_dir), device=device,
                       start=start, problem=problem)
 
 
