@@ -289,6 +289,8 @@ async def test_an_unknown_preset_is_explained_in_the_app_which_opens_on_the_menu
         await until(pilot, lambda: isinstance(app.screen, PresetMenu))
         panel = app.query_one(ErrorPanel)
         assert panel.display and "unknown preset 'tinyvg'. Did you mean 'tinyvgg'?" in str(panel.render())
+        notice = str(app.screen.query_one("#notice").render())  # the menu covers the panel at 80x24
+        assert notice.startswith("Cannot start: unknown preset 'tinyvg'.")
         assert not factory.trainers
         await pilot.press("enter")
         await until(pilot, lambda: factory.trainers)

@@ -143,7 +143,7 @@ class MonitorApp(App[int]):
         if self.initial is not None:
             self.start_run(self.initial)
         else:
-            self.action_new_run()
+            self.action_new_run(notice=self.problem)
 
     def on_unmount(self) -> None:
         sys.setswitchinterval(self._switch_interval)
@@ -237,9 +237,9 @@ class MonitorApp(App[int]):
             return True if run is not None and not run.stopping else None
         return True
 
-    def action_new_run(self) -> None:
+    def action_new_run(self, notice: str = "") -> None:
         highlight = self.current.config.preset if self.current else None
-        self.push_screen(PresetMenu(self.presets(), highlight), self._preset_chosen)
+        self.push_screen(PresetMenu(self.presets(), highlight, notice), self._preset_chosen)
 
     def _preset_chosen(self, config: TrainConfig | None) -> None:
         if config is not None:

@@ -58,20 +58,24 @@ class PresetMenu(ModalScreen[TrainConfig | None]):
     PresetMenu Horizontal { height: 1; }
     PresetMenu Horizontal Label { padding: 0 1 0 0; }
     PresetMenu Input { width: 14; margin-right: 3; }
-    PresetMenu #problem { color: $error; height: auto; }
+    PresetMenu #problem, PresetMenu #notice { color: $error; height: auto; }
+    PresetMenu #notice { margin-bottom: 1; }
     PresetMenu .hint { color: $text-muted; }
     """
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, presets: list[PresetInfo], highlight: str | None = None) -> None:
+    def __init__(self, presets: list[PresetInfo], highlight: str | None = None, notice: str = "") -> None:
         super().__init__()
         self.presets = presets
+        self.notice = notice  # why the command line's preset did not start; the dialog would hide the panel
         self.highlight = next((i for i, p in enumerate(presets) if p.name == highlight), 0)
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Start a run"
+            if self.notice:
+                yield Static(Text(f"Cannot start: {self.notice}"), id="notice")
             yield OptionList(*[Option(_prompt(p), id=p.name, disabled=p.config is None) for p in self.presets])
             with Horizontal():
                 yield Label("epochs")
