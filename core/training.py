@@ -216,7 +216,7 @@ class Trainer:
                 channels_last=spec.channels_last, generator=generator, ema=ema,
                 at_batch_boundary=self._at_batch_boundary,
                 on_progress=lambda b, n, loss, images, secs: self._report_batch(
-                    epoch, b, n, loss, images, secs, progress, steps_per_epoch, first_epoch))
+                    epoch, b, n, loss, images, secs, progress, steps_per_epoch))
             if result.diverged:
                 self._emit(Diverged(epoch, self._batch, result.loss))
                 status = "diverged"
@@ -299,10 +299,12 @@ class Trainer:
         return self._control.stop_reason is not None, 0.0
 
     def _report_batch(self, epoch: int, batch: int, batches: int, loss: float, images: int, seconds: float,
-                      progress: _Progress, steps_per_epoch: int, first_epoch: int) -> None:
+                      progress: _Progress, steps_per_epoch: int) -> None:
+        # Elapsed time covers every epoch since the run began (a resumed run's earlier ones too), so
+        # the pace is taken over the same span.
         elapsed = progress.elapsed + seconds
-        done = (epoch - first_epoch) * steps_per_epoch + batch
-        todo = (self.config.epochs - first_epoch + 1) * steps_per_epoch - done
+        done = (epoch - 1) * steps_per_epoch + batch
+        todo = self.config.epochs * steps_per_epoch - done
         eta = elapsed / done * todo if done else None
         self._emit(BatchEnded(epoch, self.config.epochs, batch, batches, loss, images / max(seconds, 1e-9),
                               elapsed, eta))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.events import EpochEnded, RunStarted
+from core.events import BatchEnded, EpochEnded, RunStarted
 from core.records import RunRecord, effective_status, load_checkpoint
 from core.training import Trainer, resume_config
 from tests.helpers import run_trainer
@@ -61,6 +61,12 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tiny_config, tiny_
     assert _comparable(record.read_history()) == _comparable(RunRecord(straight.run_dir).read_history())
     assert resumed.test_accuracy == straight.test_accuracy
     assert not (tmp_path / "unused").exists(), "a resumed run stays in its own directory"
+    # The ETA extrapolates the pace of the whole run, the epochs before the interruption included:
+    # at the end of epoch e of 4, the time left is elapsed * (4 - e) / e.
+    ends = [e for e in events if isinstance(e, BatchEnded) and e.batch == e.batches]
+    assert [e.epoch for e in ends] == list(range(started.first_epoch, 5))
+    for end in ends:
+        assert end.eta_seconds == pytest.approx(end.elapsed_seconds * (4 - end.epoch) / end.epoch)
 
 
 def test_finished_runs_cannot_be_resumed(tiny_config, tiny_data, runs_dir):
