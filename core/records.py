@@ -27,6 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from core.config import TrainConfig
 from core.errors import ConfigError, RecordError
+from core.events import EpochEnded
 
 if TYPE_CHECKING:
     import torch
@@ -170,6 +171,24 @@ class RunRecord:
             return [json.loads(line) for line in self.jsonl_path.read_text().splitlines() if line.strip()]
         except (OSError, ValueError) as exc:
             raise RecordError(f"{self.jsonl_path} cannot be read: {exc}.") from None
+
+    def replay_epochs(self, epochs: int, before: int) -> list[EpochEnded]:
+        """The recorded epochs up to ``before`` as the events that reported them, for a view of a
+        resumed run that should show its whole history (``epochs``: the run's planned total)."""
+        events, best, best_loss, elapsed = [], 0, float("inf"), 0.0
+        try:
+            for row in self.read_history():
+                if row["epoch"] >= before:
+                    break
+                if row["val_loss"] < best_loss:  # the trainer's own rule: strictly lower validation loss
+                    best, best_loss = row["epoch"], row["val_loss"]
+                elapsed += row["seconds"]
+                fields = {key: row[key] for key in ("epoch", "train_loss", "train_accuracy", "val_loss",
+                                                    "val_accuracy", "lr", "seconds", "images_per_second")}
+                events.append(EpochEnded(epochs=epochs, best_epoch=best, elapsed_seconds=elapsed, **fields))
+        except (KeyError, TypeError) as exc:
+            raise RecordError(f"{self.jsonl_path} lacks a field fmtui writes ({exc}).") from None
+        return events
 
     def load_state(self) -> dict[str, Any]:
         state = _torch_load(self.state_path, "training state",

@@ -105,6 +105,7 @@ async def test_past_runs_can_be_compared_and_an_interrupted_one_resumed(tmp_path
     from tests.helpers import run_trainer
     from tui.screens.past_runs import PastRuns
     from tui.widgets.compare import CompareView
+    from tui.widgets.history import HistoryTable
 
     config = load_preset(preset_file(tmp_path))
     finished, _ = run_trainer(config, tiny_data, runs_dir)
@@ -130,6 +131,10 @@ async def test_past_runs_can_be_compared_and_an_interrupted_one_resumed(tmp_path
         await until(pilot, lambda: isinstance(app.screen, PastRuns))
         await pilot.press("r")  # the first row: the interrupted run
         await until(pilot, lambda: app.query_one(StatusLine).state == "finished")
+        # The resumed run is shown whole: the epochs before the interruption as well as this session's.
+        history = app.query_one(HistoryTable)
+        assert [history.get_row_at(i)[0] for i in range(history.row_count)] == [str(e) for e in range(1, 7)]
+        assert compare.runs["1"].epochs == list(range(1, 7))
     app.finish_runs()
     summary = RunRecord(interrupted.run_dir).read_summary()
     assert summary["status"] == "finished" and summary["epochs"] == 6

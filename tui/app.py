@@ -19,7 +19,8 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from core.config import TrainConfig
 from core.errors import FmtuiError
 from core.records import RunRecord
-from core.events import EarlyStopped, Event, Paused, Resumed, RunFailed, RunFinished, StopRequested, Subscriber
+from core.events import (EarlyStopped, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted, StopRequested,
+                         Subscriber)
 from tui import format as fmt
 from tui.messages import RunEvent, forward_to
 from tui.screens.confirm import Confirm
@@ -167,10 +168,14 @@ class MonitorApp(App[int]):
 
     def on_run_event(self, message: RunEvent) -> None:
         run, event = self.runs[message.run], message.event
-        self._compare.follow(run.number, event)
-        if run is self.current:
-            for view in self._views:
-                view.follow(event)
+        self._show(run, event)
+        if isinstance(event, RunStarted) and event.first_epoch > 1:
+            # A resumed run: its charts, history and comparison start from its first epoch, not this session's.
+            try:
+                for past in RunRecord(event.run_dir).replay_epochs(event.epochs, before=event.first_epoch):
+                    self._show(run, past)
+            except FmtuiError as exc:
+                self.notify(f"The earlier epochs cannot be shown: {exc}", severity="warning")
         match event:
             case StopRequested():
                 run.stopping = True
@@ -182,6 +187,12 @@ class MonitorApp(App[int]):
                 self._run_ended(run, event)
         if isinstance(event, (Paused, Resumed, StopRequested, RunFinished, RunFailed)):
             self.refresh_bindings()
+
+    def _show(self, run: Run, event: Event) -> None:
+        self._compare.follow(run.number, event)
+        if run is self.current:
+            for view in self._views:
+                view.follow(event)
 
     def _run_ended(self, run: Run, event: Event) -> None:
         if isinstance(event, RunFailed) and not event.user_error:
