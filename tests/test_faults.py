@@ -109,6 +109,7 @@ def test_signals_stop_headless_training_and_leave_a_resumable_record(tiny_data, 
     summary = record.read_summary()
     assert summary["status"] == "interrupted" and summary["epochs"] >= 1
     assert record.state_path.exists() and record.best_path.exists()
+    assert f"continue it with: fmtui train --resume {run_dir}" in err
     if signum == signal.SIGINT:  # and the run carries on where it stopped, in the same directory
         epochs = summary["epochs"]
         config = json.loads(record.config_path.read_text())

@@ -205,7 +205,8 @@ class MonitorApp(App[int]):
         elif isinstance(event, RunFinished):
             tested = f"test accuracy {fmt.percent(event.test_accuracy)}" if event.test_accuracy is not None \
                 else "not tested"
-            self.notify(f"{run.config.preset} {event.status}: {tested} after {event.epochs_completed} epochs "
+            epochs = fmt.count(event.epochs_completed, "epoch")
+            self.notify(f"{run.config.preset} {event.status}: {tested} after {epochs} "
                         f"({fmt.duration(event.seconds)}). Record: {event.run_dir}", timeout=5)
 
     def _stop_current(self) -> None:

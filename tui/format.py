@@ -32,6 +32,11 @@ def rate(per_second: float | None) -> str:
     return f"{per_second:,.0f} img/s"
 
 
+def count(n: int, noun: str) -> str:
+    """1 epoch, 2 epochs."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def loss(value: float | None) -> str:
     if value is None:
         return "–"

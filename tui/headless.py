@@ -61,8 +61,11 @@ def describe(event: Event) -> str | None:
                     f"the best checkpoint so far is kept. Lower --lr and try again.")
         case RunFinished():
             test = fmt.percent(event.test_accuracy) if event.test_accuracy is not None else "not evaluated"
-            return (f"{event.status}: test accuracy {test}, {event.epochs_completed} epochs, "
+            line = (f"{event.status}: test accuracy {test}, {fmt.count(event.epochs_completed, 'epoch')}, "
                     f"{fmt.duration(event.seconds)} -> {event.run_dir}")
+            if event.status == "interrupted" and event.epochs_completed:
+                line += f"\ncontinue it with: fmtui train --resume {event.run_dir}"
+            return line
         case RunFailed():
             return f"error: {event.error}"
     return None
