@@ -11,7 +11,7 @@ from core.config import load_preset
 from core.errors import ConfigError
 from core.events import BatchEnded, EpochEnded, RunFinished
 from tests.tui_fakes import FakeTrainer, drive, failing_script, run_script
-from tui.launch import make_app
+from tui.launch import interrupted_note, make_app
 from tui.messages import RunEvent
 from tui.screens.confirm import Confirm
 from tui.screens.help import HelpScreen
@@ -349,3 +349,9 @@ async def test_past_runs_before_the_first_run_says_there_are_none(tmp_path):
         await until(pilot, lambda: isinstance(app.screen, PastRuns))
         shown = str(app.screen.query_one("#where", Label).render())
         assert shown == f"No runs in {tmp_path / 'runs'} yet."
+
+
+def test_a_run_interrupted_before_its_first_epoch_is_not_offered_for_resume(tmp_path):
+    """With no complete epoch there is no state to resume from: the exit note says so instead."""
+    note = interrupted_note(tmp_path)
+    assert "nothing to resume" in note and "--resume" not in note

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.records import RunRecord
 from tests.tui_fakes import drive
-from tui.launch import make_app
+from tui.launch import interrupted_note, make_app
 from tui.widgets.confusion import ConfusionView
 from tui.widgets.error import ErrorPanel
 from tui.widgets.history import HistoryTable
@@ -92,6 +92,7 @@ async def test_ctrl_c_leaves_an_interrupted_resumable_record(tmp_path, tiny_data
     assert app.finish_runs() == [str(record.path)]
     summary = record.read_summary()
     assert summary["status"] == "interrupted" and summary["epochs"] >= 1 and record.state_path.is_file()
+    assert f"continue it with `fmtui train --resume {record.path}`" in interrupted_note(record.path)
 
 
 @drive

@@ -59,12 +59,19 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
             signal.signal(s, handler)
         interrupted = app.finish_runs()
     for run_dir in interrupted:
-        _tell(f"interrupted: the run's state is saved; continue it with `fmtui train --resume {run_dir}`\n")
+        _tell(interrupted_note(Path(run_dir)))
     for failure in app.internal_errors:
         _tell(f"internal error: {failure.error}\n{failure.traceback}")
     if app.internal_errors:
         return 1
     return app.return_code or 0
+
+
+def interrupted_note(run_dir: Path) -> str:
+    """What a person needs to know about a run the app's exit interrupted."""
+    if RunRecord(run_dir).state_path.exists():
+        return f"interrupted: the run's state is saved; continue it with `fmtui train --resume {run_dir}`\n"
+    return f"interrupted before its first epoch ended, so there is nothing to resume; its record: {run_dir}\n"
 
 
 def _tell(text: str) -> None:
