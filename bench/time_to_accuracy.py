@@ -23,10 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.config import load_preset  # noqa: E402
 from core.data import Split, load_fashion_mnist  # noqa: E402
+from core.evaluation import evaluate_checkpoint  # noqa: E402
 from core.events import EpochEnded, Event, RunFailed, RunStarted  # noqa: E402
 from core.loop import resolve_device  # noqa: E402
 from core.records import load_checkpoint  # noqa: E402
-from core.training import Trainer, evaluate_checkpoint  # noqa: E402
+from core.training import Trainer  # noqa: E402
 
 
 def main() -> int:

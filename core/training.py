@@ -30,12 +30,13 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from core.config import TrainConfig
 from core.data import CLASS_NAMES, FashionMNIST, Split, Splits, default_data_dir, load_fashion_mnist, make_splits
 from core.errors import FmtuiError, RecordError
+from core.evaluation import evaluate_checkpoint
 from core.events import (BatchEnded, Diverged, EarlyStopped, EpochEnded, Evaluated, Event, EventBus, Paused,
                          Resumed, RunFailed, RunFinished, RunStarted, StopRequested, Subscriber, TestStarted)
 from core.loop import (Evaluation, evaluate, make_optimizer, make_scheduler, resolve_device, train_one_epoch)
 from core.metrics import Report, classification_report
 from core.models import MODELS, build_model, count_parameters
-from core.records import (FORMAT_VERSION, STATE_FORMAT, Checkpoint, RunRecord, effective_status, load_checkpoint,
+from core.records import (FORMAT_VERSION, STATE_FORMAT, RunRecord, effective_status, load_checkpoint,
                           make_checkpoint, new_summary)
 
 RESUMABLE = ("interrupted", "stopped", "failed", "killed", "running")  # running: on another machine
@@ -339,33 +340,6 @@ class _Progress:
 class _TestResult:
     evaluation: Evaluation
     report: Report
-
-
-def _misfit(expected: dict[str, torch.Tensor], found: dict[str, Any]) -> str:
-    """How a state dict differs from the model's, for a person; empty when it fits."""
-    missing = [k for k in expected if k not in found]
-    unexpected = [k for k in found if k not in expected]
-    reshaped = [k for k in expected if k in found and getattr(found[k], "shape", None) != expected[k].shape]
-    parts = [f"{len(keys)} {what}, such as '{keys[0]}'"
-             for keys, what in ((missing, "missing"), (unexpected, "unexpected"), (reshaped, "of another shape"))
-             if keys]
-    return "; ".join(parts)
-
-
-def evaluate_checkpoint(checkpoint: Checkpoint, split: Split, device: torch.device) -> Evaluation:
-    """The test evaluation of a checkpoint: shared by the trainer and `fmtui eval`."""
-    config = checkpoint.config
-    spec = MODELS[config.model]
-    model = build_model(config)
-    misfit = _misfit(model.state_dict(), checkpoint.state_dict)
-    if misfit:
-        raise RecordError(f"{checkpoint.path}: its weights do not fit the '{config.model}' model its config "
-                          f"names ({misfit}). Evaluate a best.pt as a run wrote it.")
-    model.load_state_dict(checkpoint.state_dict)
-    model = model.to(device)
-    if spec.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    return evaluate(model, split, device=device, channels_last=spec.channels_last, tta_flip=config.tta_flip)
 
 
 def _evaluated(split: str, epoch: int, evaluation: Evaluation, report: Report | None = None) -> Evaluated:

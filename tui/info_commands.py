@@ -15,7 +15,7 @@ from core.errors import ConfigError, FmtuiError
 from core.loop import resolve_device
 from core.metrics import classification_report, most_confused
 from core.records import load_checkpoint
-from core.training import evaluate_checkpoint
+from core.evaluation import evaluate_checkpoint
 from tui import format as fmt
 from tui.confusion import confusion_table
 

@@ -1,0 +1,41 @@
+"""Scoring a checkpoint on a split: shared by the trainer's test report and `fmtui eval`, so the two
+always agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from core.data import Split
+from core.errors import RecordError
+from core.loop import Evaluation, evaluate
+from core.models import MODELS, build_model
+from core.records import Checkpoint
+
+
+def _misfit(expected: dict[str, torch.Tensor], found: dict[str, Any]) -> str:
+    """How a state dict differs from the model's, for a person; empty when it fits."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    reshaped = [k for k in expected if k in found and getattr(found[k], "shape", None) != expected[k].shape]
+    parts = [f"{len(keys)} {what}, such as '{keys[0]}'"
+             for keys, what in ((missing, "missing"), (unexpected, "unexpected"), (reshaped, "of another shape"))
+             if keys]
+    return "; ".join(parts)
+
+
+def evaluate_checkpoint(checkpoint: Checkpoint, split: Split, device: torch.device) -> Evaluation:
+    """Load the checkpoint's weights into the model its config names and evaluate them on ``split``."""
+    config = checkpoint.config
+    spec = MODELS[config.model]
+    model = build_model(config)
+    misfit = _misfit(model.state_dict(), checkpoint.state_dict)
+    if misfit:
+        raise RecordError(f"{checkpoint.path}: its weights do not fit the '{config.model}' model its config "
+                          f"names ({misfit}). Evaluate a best.pt as a run wrote it.")
+    model.load_state_dict(checkpoint.state_dict)
+    model = model.to(device)
+    if spec.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return evaluate(model, split, device=device, channels_last=spec.channels_last, tta_flip=config.tta_flip)
