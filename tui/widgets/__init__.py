@@ -26,15 +26,16 @@ class RunView(Protocol):
 
 
 class ThrottledWidget(Widget):
-    """A widget fed ten progress events a second that redraws at most every PROGRESS_SECONDS.
+    """A widget fed events faster than it is worth drawing: it redraws at most every ``redraw_seconds``.
 
     Handlers store the new values with ``set_reactive`` (no redraw) and call ``mark_stale()``.
     """
 
-    _stale = False  # progress stored but not yet drawn
+    redraw_seconds = PROGRESS_SECONDS  # batch progress, ten events a second
+    _stale = False  # values stored but not yet drawn
 
     def on_mount(self) -> None:
-        self.set_interval(PROGRESS_SECONDS, self._draw_if_stale)
+        self.set_interval(self.redraw_seconds, self._draw_if_stale)
 
     def mark_stale(self) -> None:
         self._stale = True

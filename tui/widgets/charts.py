@@ -1,8 +1,8 @@
 """Loss and accuracy per epoch, and the running batch loss of the current epoch, as plotext charts.
 
-Events only change the data; the charts are rebuilt on timers (the epoch charts at most twice a
-second, the batch chart once a second), so a fast stream of batch progress costs list appends and
-never a redraw per event.
+Events only change the data; the charts are rebuilt on timers (the epoch charts every
+EPOCH_REDRAW_SECONDS, the batch chart every BATCH_REDRAW_SECONDS), so a fast stream of batch progress
+costs list appends and never a redraw per event.
 """
 
 from __future__ import annotations

@@ -5,17 +5,16 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from core.config import TrainConfig
 from core.events import Evaluated, Event
 from core.metrics import most_confused
 from tui import format as fmt
 from tui.confusion import confusion_table
-from tui.widgets import EPOCH_REDRAW_SECONDS
+from tui.widgets import EPOCH_REDRAW_SECONDS, ThrottledWidget
 
 
-class ConfusionView(Widget):
+class ConfusionView(ThrottledWidget):
     DEFAULT_CSS = """
     ConfusionView { height: auto; padding: 0 1; }
     """
@@ -23,10 +22,7 @@ class ConfusionView(Widget):
     percent: reactive[bool] = reactive(False)  # row-normalised percentages instead of counts
     evaluation: reactive[Evaluated | None] = reactive(None)
 
-    _stale = False  # an evaluation stored but not yet drawn
-
-    def on_mount(self) -> None:
-        self.set_interval(EPOCH_REDRAW_SECONDS, self._draw_if_stale)
+    redraw_seconds = EPOCH_REDRAW_SECONDS  # an evaluation arrives once an epoch
 
     def reset(self, config: TrainConfig) -> None:
         self.evaluation = None
@@ -39,12 +35,7 @@ class ConfusionView(Widget):
             if event.split == "test":
                 self.refresh()
             else:
-                self._stale = True
-
-    def _draw_if_stale(self) -> None:
-        if self._stale:
-            self._stale = False
-            self.refresh()
+                self.mark_stale()
 
     def render(self) -> RenderableType:
         e = self.evaluation
