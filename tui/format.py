@@ -1,8 +1,9 @@
-"""Numbers formatted for people: percentages, durations, throughputs."""
+"""Numbers formatted for people: percentages, durations, throughputs, and a past run as table cells."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 def percent(fraction: float | None, digits: int = 2) -> str:
@@ -41,3 +42,17 @@ def loss(value: float | None) -> str:
     if value is None:
         return "–"
     return f"{value:.4f}" if math.isfinite(value) else str(value)
+
+
+def started(summary: dict[str, Any]) -> str:
+    """When a run started, as MM-DD HH:MM: the year is rarely in doubt, columns are."""
+    return (summary.get("started_at") or "")[5:16].replace("T", " ")
+
+
+def run_cells(summary: dict[str, Any]) -> tuple[str, ...]:
+    """A run's summary as the cells that list it: started, preset, status, epochs, best validation
+    accuracy, test accuracy, duration. Shared by `fmtui runs` and the monitor's past-runs list."""
+    return (started(summary), summary.get("preset", "?"), summary.get("status", "?"),
+            f"{summary.get('epochs', 0)}/{summary.get('epochs_planned', '?')}",
+            percent(summary.get("best_val_accuracy")), percent(summary.get("test_accuracy")),
+            duration(summary.get("duration_seconds")))

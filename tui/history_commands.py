@@ -34,11 +34,6 @@ def _status(summary: dict[str, Any]) -> str:
     return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
 
 
-def _started(summary: dict[str, Any]) -> str:
-    started = summary.get("started_at") or ""
-    return started[5:16].replace("T", " ")  # MM-DD HH:MM: the year is rarely in doubt, columns are
-
-
 def list_runs_command(runs_dir: Path) -> int:
     records = list_runs(runs_dir)
     if not records:
@@ -51,9 +46,8 @@ def list_runs_command(runs_dir: Path) -> int:
     table.add_column("run directory", overflow="fold")
     for record in records:
         s = _summary(record)
-        table.add_row(_started(s), s.get("preset", "?"), _status(s),
-                      f"{s.get('epochs', 0)}/{s.get('epochs_planned', '?')}", fmt.percent(s.get("best_val_accuracy")),
-                      fmt.percent(s.get("test_accuracy")), fmt.duration(s.get("duration_seconds")), record.run_id)
+        started, preset, _, *rest = fmt.run_cells(s)
+        table.add_row(started, preset, _status(s), *rest, record.run_id)
     out.print(table)
     return 0
 

@@ -23,10 +23,7 @@ def describe(record: RunRecord) -> tuple[str, ...]:
         s = record.read_summary()
     except RecordError:
         return ("?", "?", "unreadable", "", "", "", "")
-    started = (s.get("started_at") or "")[5:16].replace("T", " ")
-    return (started, s.get("preset", "?"), effective_status(s), f"{s.get('epochs', 0)}/{s.get('epochs_planned', '?')}",
-            fmt.percent(s.get("best_val_accuracy")), fmt.percent(s.get("test_accuracy")),
-            fmt.duration(s.get("duration_seconds")))
+    return fmt.run_cells({**s, "status": effective_status(s)})
 
 
 class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):

@@ -78,8 +78,7 @@ class CompareView(Vertical):
         if any(run.run_dir == str(record.path) for run in self.runs.values()):
             return False
         summary, history = record.read_summary(), record.read_history()
-        started = (summary.get("started_at") or record.run_id)[5:16].replace("T", " ")
-        run = RunEntry(started, summary.get("preset", "?"), summary.get("model", "?"), self._next_colour(),
+        run = RunEntry(fmt.started(summary) or record.run_id, summary.get("preset", "?"), summary.get("model", "?"), self._next_colour(),
                        status=effective_status(summary), epochs=[row["epoch"] for row in history],
                        val_accuracy=[row["val_accuracy"] * 100 for row in history],
                        best_val=summary.get("best_val_accuracy"), test=summary.get("test_accuracy"),
