@@ -12,6 +12,7 @@ from core.errors import ConfigError
 from core.records import RunRecord, list_runs
 from tui.app import MonitorApp, TrainerLike
 from tui.screens.preset_menu import available_presets
+from tui.signals import HANDLED_SIGNALS
 
 
 def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_dir: Path = Path("runs"),
@@ -51,7 +52,7 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
 
     # SIGINT too: Ctrl-C typed in the app arrives as a key (see MonitorApp), but `kill -INT` from
     # elsewhere arrives as a signal and must end the run the same way.
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)}
+    previous = {s: signal.signal(s, on_signal) for s in HANDLED_SIGNALS}
     try:
         app.run()
     finally:

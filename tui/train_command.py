@@ -15,9 +15,9 @@ from core.events import RunFailed
 from core.records import RunRecord
 from core.training import Trainer, resume_config
 from tui.headless import JsonLines, PlainLog, ProgressBars
+from tui.signals import HANDLED_SIGNALS
 
 EXIT_CODES = {"finished": 0, "stopped": 0, "diverged": 3}
-HANDLED_SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s)
 
 
 def resolve_config(preset: str | None, overrides: dict[str, Any], assignments: list[str],
