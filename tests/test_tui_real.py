@@ -32,6 +32,17 @@ async def until(pilot, condition, timeout: float = 60.0) -> None:
         await pilot.pause(0.05)
 
 
+async def leave_mid_run(tmp_path: Path, tiny_data: Path, runs_dir: Path, *keys: str):
+    """Start a run far too long to finish, press ``keys`` once its first epoch is in, and wait for the
+    app to exit; returns the app, whose runs are still to be finished."""
+    app = make_app(preset=preset_file(tmp_path, epochs=500, batch_size=10), data_dir=tiny_data, runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(HistoryTable).row_count >= 1)
+        await pilot.press(*keys)
+        await until(pilot, lambda: app.return_code is not None)
+    return app
+
+
 def only_run(runs_dir: Path) -> RunRecord:
     (path,) = runs_dir.iterdir()
     return RunRecord(path)
@@ -54,12 +65,7 @@ async def test_a_real_run_from_preset_to_record(tmp_path, tiny_data, runs_dir):
 @drive
 async def test_confirmed_quit_mid_run_leaves_a_complete_record(tmp_path, tiny_data, runs_dir):
     """Quitting during a long run stops it, tests the best weights and writes the record before exiting."""
-    app = make_app(preset=preset_file(tmp_path, epochs=500, batch_size=10), data_dir=tiny_data, runs_dir=runs_dir)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.query_one(HistoryTable).row_count >= 1)
-        await pilot.press("q")
-        await pilot.press("y")
-        await until(pilot, lambda: app.return_code is not None)
+    app = await leave_mid_run(tmp_path, tiny_data, runs_dir, "q", "y")
     assert app.return_code == 0 and app.runs[1].ended
     record = only_run(runs_dir)
     summary = record.read_summary()
@@ -82,11 +88,7 @@ async def test_a_real_failure_is_shown_in_the_app(tmp_path, tiny_data, runs_dir)
 @drive
 async def test_ctrl_c_leaves_an_interrupted_resumable_record(tmp_path, tiny_data, runs_dir):
     """Ctrl-C exits with 130; the run ends interrupted with its state saved, and the exit names it."""
-    app = make_app(preset=preset_file(tmp_path, epochs=500, batch_size=10), data_dir=tiny_data, runs_dir=runs_dir)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.query_one(HistoryTable).row_count >= 1)
-        await pilot.press("ctrl+c")
-        await until(pilot, lambda: app.return_code is not None)
+    app = await leave_mid_run(tmp_path, tiny_data, runs_dir, "ctrl+c")
     assert app.return_code == 130
     record = only_run(runs_dir)
     assert app.finish_runs() == [str(record.path)]
