@@ -1,7 +1,8 @@
-"""Augmentation of whole batches on the training device: flip, shift and rotate in one resampling.
+"""Augmentation of whole batches on the training device: flip, shift and rotate in one resampling,
+then random erasing.
 
 Flip, translation and rotation compose into one affine map per image, applied to the batch by a
-single ``grid_sample``; the random numbers come from the run's own generator, so a seeded run
+single ``grid_sample``; erasing is one mask over the batch. The random numbers come from the run's own generator, so a seeded run
 augments the same way every time (and again after a resume).
 """
 
@@ -19,15 +20,21 @@ class Augment:
     flip: bool = False
     shift: int = 0  # pixels
     rotate: float = 0.0  # degrees
+    erase: float = 0.0  # probability that an image gets a rectangle of noise
 
     @property
     def active(self) -> bool:
-        return self.flip or self.shift > 0 or self.rotate > 0
+        return self.flip or self.shift > 0 or self.rotate > 0 or self.erase > 0
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Transform float images (B, 1, H, W) on [0, 1]; the background stays 0 (black)."""
         if not self.active:
             return images
+        if self.flip or self.shift > 0 or self.rotate > 0:
+            images = self._warp(images, generator)
+        return self._erase(images, generator) if self.erase > 0 else images
+
+    def _warp(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         b, _, h, w = images.shape
         # Random numbers are drawn on the CPU generator (B values, cheap) so runs are reproducible
         # on any device, then moved with the batch.
@@ -43,3 +50,21 @@ class Augment:
         ], dim=1).to(images.device, images.dtype)
         grid = F.affine_grid(theta, list(images.shape), align_corners=False)
         return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+    def _erase(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Random erasing (Zhong et al., 2017): a rectangle of 2-33% of the area, aspect 0.3-3.3, filled with
+        uniform noise, in a random ``erase`` share of the images."""
+        b, _, h, w = images.shape
+        area = torch.empty(b).uniform_(0.02, 0.33, generator=generator) * h * w
+        aspect = torch.exp(torch.empty(b).uniform_(math.log(0.3), math.log(3.3), generator=generator))
+        eh = (area * aspect).sqrt().round().clamp(1, h)
+        ew = (area / aspect).sqrt().round().clamp(1, w)
+        top = (torch.rand(b, generator=generator) * (h - eh + 1)).floor()
+        left = (torch.rand(b, generator=generator) * (w - ew + 1)).floor()
+        chosen = torch.rand(b, generator=generator) < self.erase
+        noise = torch.rand(images.shape, generator=generator)
+        rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
+        mask = ((rows >= top.view(b, 1, 1)) & (rows < (top + eh).view(b, 1, 1))
+                & (cols >= left.view(b, 1, 1)) & (cols < (left + ew).view(b, 1, 1)) & chosen.view(b, 1, 1))
+        mask = mask.unsqueeze(1).to(images.device)
+        return torch.where(mask, noise.to(images.device, images.dtype), images)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.errors import ConfigError
+from core.models import model_names
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 
@@ -52,9 +53,14 @@ def _device(v: str) -> str | None:
 
 
 def _known_model(v: str) -> str | None:
-    from core.models import MODELS  # late: models pulls in torch, config parsing does not need it
+    names = model_names()  # from the model modules' file names: no torch import
+    return None if v in names else f"unknown model; choose one of {', '.join(names)}"
 
-    return None if v in MODELS else f"unknown model; choose one of {', '.join(MODELS)}"
+
+def _widths(v: tuple[int, ...]) -> str | None:
+    if not 1 <= len(v) <= 4:
+        return "must list 1 to 4 stages (each halves the image side, and 28 halves only four times)"
+    return None if min(v) >= 1 else "every entry must be at least 1"
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,19 @@ class TrainConfig:
 
     preset: str = _setting("custom", "Name of the preset this configuration came from (for records).")
     description: str = _setting("", "One line shown in the preset menu and `fmtui presets`.")
-    model: str = _setting("tinyvgg", "Architecture, by name from core.models.MODELS.", check=_known_model)
+    model: str = _setting("tinyvgg", "Architecture: the name of a module in core/models/.", check=_known_model)
+    widths: tuple[int, ...] = _setting((32, 64, 128), "Channels of each stage (tinyvgg: conv block; resnet: "
+                                                      "residual stage); wider is more capacity and time.",
+                                       check=_widths)
+    blocks: tuple[int, ...] = _setting((2, 2, 2), "resnet: residual blocks in each stage, one entry per width; "
+                                                  "deeper is more blocks.", check=_widths)
+    se: bool = _setting(False, "resnet: a squeeze-and-excitation gate in every block (channel attention).")
+    pretrained: bool = _setting(False, "resnet18: start from torchvision's ImageNet weights (downloaded once "
+                                       "into the torch hub cache) instead of random ones.")
+    backbone_lr: float = _setting(0.1, "resnet18: learning rate of the pretrained layers, as a fraction of lr "
+                                       "(the new head gets lr itself).", check=_between(0, 1))
+    freeze_epochs: int = _setting(0, "resnet18: epochs the pretrained layers stay frozen while the new head "
+                                     "settles.", check=_at_least(0))
     epochs: int = _setting(10, "Upper bound on passes over the training split; early stopping may end sooner.",
                            check=_between(1, 10_000))
     batch_size: int = _setting(256, "Images per optimiser step; larger batches use the CPU's vector units better.",
@@ -84,6 +102,8 @@ class TrainConfig:
     flip: bool = _setting(False, "Augment: random horizontal flips (clothes are left-right symmetric).")
     shift: int = _setting(0, "Augment: random translation of up to this many pixels.", check=_between(0, 8))
     rotate: float = _setting(0.0, "Augment: random rotation of up to this many degrees.", check=_between(0, 45))
+    erase: float = _setting(0.0, "Augment: probability of replacing a random rectangle of the image with noise "
+                                 "(random erasing), so no single region decides the class.", check=_fraction)
     ema: float = _setting(0.0, "Decay of an exponential moving average of the weights, evaluated instead of "
                                "the raw weights; 0 turns it off.", check=_fraction)
     tta_flip: bool = _setting(False, "Evaluate each image and its mirror image and average the logits.")
@@ -94,6 +114,8 @@ class TrainConfig:
     seed: int = _setting(0, "Seeds weights, shuffling, augmentation and dropout; same seed, same run.",
                          check=_at_least(0))
     device: str = _setting("auto", "auto (CUDA when present, else CPU), cpu, cuda or cuda:N.", check=_device)
+    cpu_bf16: bool = _setting(False, "bfloat16 autocast on the CPU as well as on GPUs: about twice as fast on CPUs "
+                                     "with AVX512-BF16 or AMX, slower on others.")
     compile: bool = _setting(False, "torch.compile the model (worth it on a GPU, slow to start on a CPU).")
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,6 +155,10 @@ def _check_value(label: str, f: Any, kind: type, value: Any) -> Any:
     elif kind is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         value = float(value) if ok else value
+    elif kind == tuple[int, ...]:
+        ok = (isinstance(value, (list, tuple)) and bool(value)
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+        value = tuple(value) if ok else value
     else:
         ok = isinstance(value, kind)
     if not ok:
@@ -147,7 +173,8 @@ def _check_value(label: str, f: Any, kind: type, value: Any) -> Any:
     return value
 
 
-_TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+_TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string",
+               tuple[int, ...]: "a list of whole numbers, such as [32, 64, 128]"}
 
 
 def describe_settings() -> list[tuple[str, Any, str]]:

@@ -24,3 +24,7 @@ class DeviceError(FmtuiError):
 
 class RecordError(FmtuiError):
     """A runs directory, run record or checkpoint cannot be written or read."""
+
+
+class WeightsError(FmtuiError):
+    """Pretrained weights are missing, cannot be downloaded, or are damaged."""

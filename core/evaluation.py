@@ -10,7 +10,7 @@ import torch
 from core.data import Split
 from core.errors import RecordError
 from core.loop import Evaluation, evaluate
-from core.models import MODELS, build_model
+from core.models import build_model, model_spec
 from core.records import Checkpoint
 
 
@@ -28,7 +28,7 @@ def _misfit(expected: dict[str, torch.Tensor], found: dict[str, Any]) -> str:
 def evaluate_checkpoint(checkpoint: Checkpoint, split: Split, device: torch.device) -> Evaluation:
     """Load the checkpoint's weights into the model its config names and evaluate them on ``split``."""
     config = checkpoint.config
-    spec = MODELS[config.model]
+    spec = model_spec(config.model)
     model = build_model(config)
     misfit = _misfit(model.state_dict(), checkpoint.state_dict)
     if misfit:
@@ -38,4 +38,5 @@ def evaluate_checkpoint(checkpoint: Checkpoint, split: Split, device: torch.devi
     model = model.to(device)
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    return evaluate(model, split, device=device, channels_last=spec.channels_last, tta_flip=config.tta_flip)
+    return evaluate(model, split, device=device, channels_last=spec.channels_last, tta_flip=config.tta_flip,
+                    cpu_bf16=config.cpu_bf16)

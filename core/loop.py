@@ -42,14 +42,20 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    # bf16 autocast on GPUs: tensor-core speed without the loss scaling that fp16 needs.
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+def autocast(device: torch.device, cpu_bf16: bool = False) -> contextlib.AbstractContextManager:
+    # bf16 autocast on GPUs: tensor-core speed without the loss scaling that fp16 needs. On a CPU only
+    # when asked: it pays where the CPU has bf16 instructions and costs where it emulates them.
+    if device.type == "cuda" or (cpu_bf16 and device.type == "cpu"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW; a model with pretrained layers (``parameter_groups``) gets them at ``backbone_lr`` x lr."""
+    if hasattr(model, "parameter_groups"):
+        pretrained, new = model.parameter_groups()
+        groups = [{"params": pretrained, "lr": config.lr * config.backbone_lr}, {"params": new, "lr": config.lr}]
+        return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
@@ -60,7 +66,8 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
         "constant": lambda: LambdaLR(optimizer, _constant),
         "step": lambda: StepLR(optimizer, step_size=config.step_every * steps_per_epoch, gamma=config.step_gamma),
         "cosine": lambda: CosineAnnealingLR(optimizer, T_max=total),
-        "onecycle": lambda: OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=config.warmup),
+        "onecycle": lambda: OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
+                                       total_steps=total, pct_start=config.warmup),
     }
     return schedules[config.schedule]()
 
@@ -98,7 +105,7 @@ def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optim
                     on_progress: Progress | None = None) -> EpochResult:
     """One pass over ``split``; ``at_batch_boundary(batch)`` returns (stop now?, seconds spent paused)."""
     model.train()
-    augment = Augment(config.flip, config.shift, config.rotate)
+    augment = Augment(config.flip, config.shift, config.rotate, config.erase)
     batches_total = len(split) // config.batch_size
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
@@ -113,7 +120,7 @@ def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optim
             return EpochResult(_mean(loss_sum, images), _mean(correct, images), images,
                                time.perf_counter() - start - paused, stopped=True)
         x = prepare_inputs(xb, channels_last, augment, generator)
-        with autocast(device):
+        with autocast(device, config.cpu_bf16):
             logits = model(x)
             loss = F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
@@ -158,14 +165,14 @@ class Evaluation:
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, split: Split, *, device: torch.device, channels_last: bool,
-             tta_flip: bool = False) -> Evaluation:
+             tta_flip: bool = False, cpu_bf16: bool = False) -> Evaluation:
     """Loss, accuracy and predictions on a whole split, with optional mirror-image averaging."""
     model.eval()
     loss_sum = torch.zeros((), device=device)
     predictions = []
     for xb, yb in batches(split, EVAL_BATCH_SIZE):
         x = prepare_inputs(xb, channels_last)
-        with autocast(device):
+        with autocast(device, cpu_bf16):
             logits = model(x)
             if tta_flip:
                 logits = (logits + model(x.flip(3))) / 2

@@ -35,7 +35,7 @@ from core.events import (BatchEnded, Diverged, EarlyStopped, EpochEnded, Evaluat
                          Resumed, RunFailed, RunFinished, RunStarted, StopRequested, Subscriber, TestStarted)
 from core.loop import (Evaluation, evaluate, make_optimizer, make_scheduler, resolve_device, train_one_epoch)
 from core.metrics import Report, classification_report
-from core.models import MODELS, build_model, count_parameters
+from core.models import build_model, count_parameters, model_spec
 from core.records import (FORMAT_VERSION, STATE_FORMAT, RunRecord, effective_status, load_checkpoint,
                           make_checkpoint, new_summary)
 
@@ -164,17 +164,20 @@ class Trainer:
     def _run(self) -> Outcome:
         config = self.config
         device = resolve_device(config.device)
-        spec = MODELS[config.model]
+        spec = model_spec(config.model)
+        torch.manual_seed(config.seed)  # weights and dropout
+        # Built before the data loads: a setting the model cannot use (or missing pretrained weights)
+        # is reported at once, not after seconds of decoding images.
+        model = build_model(config)
         data = self._data if self._data is not None else load_fashion_mnist(self.data_dir)
         splits = make_splits(data, val_size=config.val_size, train_subset=config.train_subset,
                              batch_size=config.batch_size, device=device)
         state = self.resume_record.load_state() if self.resume_record else None
 
-        torch.manual_seed(config.seed)  # weights and dropout
         generator = torch.Generator().manual_seed(config.seed)  # shuffling and augmentation
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        model = build_model(config).to(device)
+        model = model.to(device)
         if spec.channels_last:
             model = model.to(memory_format=torch.channels_last)
         steps_per_epoch = len(splits.train) // config.batch_size
@@ -203,7 +206,7 @@ class Trainer:
         first_epoch = progress.epoch + 1
         self._emit(RunStarted(
             run_id=record.run_id, run_dir=str(record.path), preset=config.preset, model=config.model,
-            config=config.to_dict(), model_summary=spec.summary, parameters=count_parameters(model),
+            config=config.to_dict(), model_summary=spec.summary(config), parameters=count_parameters(model),
             device=_device_name(device), epochs=config.epochs, first_epoch=first_epoch,
             batches_per_epoch=steps_per_epoch, train_size=len(splits.train), val_size=len(splits.val),
             test_size=len(splits.test), class_names=CLASS_NAMES))
@@ -212,6 +215,8 @@ class Trainer:
         status = "finished"
         for epoch in range(first_epoch, config.epochs + 1):
             self._epoch = epoch
+            if hasattr(model, "freeze_backbone"):  # pretrained layers wait while a new head settles
+                model.freeze_backbone(epoch <= config.freeze_epochs)
             result = train_one_epoch(
                 forward, splits.train, optimizer, scheduler, config=config, device=device,
                 channels_last=spec.channels_last, generator=generator, ema=ema,
@@ -228,7 +233,7 @@ class Trainer:
             eval_model = ema.module if ema is not None else model
             val_start = time.perf_counter()
             val = evaluate(eval_model, splits.val, device=device, channels_last=spec.channels_last,
-                           tta_flip=config.tta_flip)
+                           tta_flip=config.tta_flip, cpu_bf16=config.cpu_bf16)
             seconds = result.seconds + time.perf_counter() - val_start
             progress.elapsed += seconds
             improved = val.loss < progress.best_val_loss

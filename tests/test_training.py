@@ -12,7 +12,7 @@ import torch
 from core.events import (BatchEnded, Diverged, EarlyStopped, EpochEnded, Evaluated, EventBus, Paused, Resumed, RunFailed,
                          RunFinished, RunStarted, StopRequested)
 from core.events import TestStarted as _TestStarted  # the alias keeps pytest from collecting it as a test class
-from core.models import MODELS, ModelSpec
+from core.models import SPECS, ModelSpec
 from core.records import RunRecord, load_checkpoint
 from core.training import Trainer
 from tests.conftest import make_dataset
@@ -154,7 +154,8 @@ class _Exploding(torch.nn.Module):
 
 def test_divergence_ends_the_run_and_keeps_the_best_checkpoint(tiny_config, tiny_data, runs_dir, monkeypatch):
     """A NaN loss stops the run with status 'diverged'; the best checkpoint so far is kept and evaluated."""
-    monkeypatch.setitem(MODELS, "exploding", ModelSpec(lambda config: _Exploding(), "nan", channels_last=False))
+    monkeypatch.setitem(SPECS, "exploding", ModelSpec(lambda config: _Exploding(), lambda config: "nan",
+                                                      channels_last=False))
     outcome, events = run_trainer(replace(tiny_config, model="exploding", epochs=6), tiny_data, runs_dir)
     assert outcome.status == "diverged"
     diverged = [e for e in events if isinstance(e, Diverged)]

@@ -1,0 +1,53 @@
+"""The models fmtui trains, one module per model in this package, chosen by the module's name.
+
+Each model module defines ``SPEC``, a ``ModelSpec``. The names are found from the file names alone,
+without importing a model module (they import torch), so checking a preset's ``model =`` and the
+monitor's first screen never wait for torch. Adding a model is one module here and one preset file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from core.config import TrainConfig
+
+NUM_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    build: Callable[[TrainConfig], nn.Module]  # a freshly initialised model; seed torch first
+    summary: Callable[[TrainConfig], str]  # one line for the status bar and `fmtui presets`
+    # channels_last speeds up convolutions (oneDNN on CPUs, tensor cores on GPUs); pointless without them.
+    channels_last: bool
+
+
+_DISCOVERED = tuple(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+# The specs loaded so far, by name; a model defined elsewhere (a test's, say) is added here too.
+SPECS: dict[str, ModelSpec] = {}
+
+
+def model_names() -> tuple[str, ...]:
+    return tuple(sorted({*_DISCOVERED, *SPECS}))
+
+
+def model_spec(name: str) -> ModelSpec:
+    if name not in SPECS:
+        SPECS[name] = importlib.import_module(f"{__name__}.{name}").SPEC
+    return SPECS[name]
+
+
+def build_model(config: TrainConfig) -> nn.Module:
+    """A freshly initialised model for ``config.model``; seed torch first for reproducible weights."""
+    return model_spec(config.model).build(config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
