@@ -32,8 +32,8 @@ from core.config import TrainConfig, load_preset  # noqa: E402
 from core.data import FashionMNIST, load_fashion_mnist  # noqa: E402
 from core.records import RunRecord  # noqa: E402
 from core.training import Trainer  # noqa: E402
-from tui.headless import PlainLog  # noqa: E402
-from tui.launch import make_app  # noqa: E402
+from tui.cli.headless import PlainLog  # noqa: E402
+from tui.monitor.launch import make_app  # noqa: E402
 
 # Per run: (epochs, training images; 0 = the whole split). Linear runs its whole preset (15 epochs of
 # half a second); tinyvgg two short epochs, long enough that a run's start-up drawing is amortised.

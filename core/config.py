@@ -214,8 +214,23 @@ def preset_path(name: str) -> Path:
     return path
 
 
-def load_preset(name: str) -> TrainConfig:
-    """Read a preset by name (or .toml path) into a validated config."""
+# What a preset file may hold besides settings: facts measured with it, shown in the menu and
+# `fmtui presets` (parameters is checked against the built model by the tests).
+MEASURED_KEYS = {"parameters": int, "cpu": str, "gpu": str}
+
+
+@dataclass(frozen=True)
+class PresetInfo:
+    """A preset file as the menu and `fmtui presets` list it; ``config`` is None when the file is unusable."""
+
+    name: str
+    config: TrainConfig | None
+    measured: dict[str, Any] = field(default_factory=dict)
+    problem: str = ""
+
+
+def read_preset(name: str) -> PresetInfo:
+    """Read a preset by name (or .toml path): its validated config and its [measured] table."""
     path = preset_path(name)
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -223,12 +238,38 @@ def load_preset(name: str) -> TrainConfig:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the file or pick another preset.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read ({exc}).") from None
+    measured = values.pop("measured", {})
+    if not isinstance(measured, dict):
+        raise ConfigError(f"{path}: measured: must be a table ([measured]) of {', '.join(MEASURED_KEYS)}.")
+    for key, value in measured.items():
+        kind = MEASURED_KEYS.get(key)
+        if kind is None or not isinstance(value, kind) or isinstance(value, bool):
+            raise ConfigError(f"{path}: [measured] {key}: expected one of {', '.join(MEASURED_KEYS)} "
+                              f"(parameters a whole number, cpu and gpu text).")
     for key, value in values.items():
         if isinstance(value, dict):
             raise ConfigError(f"{path}: [{key}]: presets are flat; put settings at the top level.")
     if "preset" in values:
         raise ConfigError(f"{path}: preset: the preset name comes from the file name; remove this key.")
-    return replace(TrainConfig.from_dict(values, str(path)), preset=path.stem)
+    config = replace(TrainConfig.from_dict(values, str(path)), preset=path.stem)
+    return PresetInfo(path.stem, config, measured)
+
+
+def load_preset(name: str) -> TrainConfig:
+    """Read a preset by name (or .toml path) into a validated config."""
+    return read_preset(name).config
+
+
+def all_presets(device: str | None = None) -> list[PresetInfo]:
+    """Every preset file, with ``device`` applied; a file that cannot be used is listed with its problem."""
+    infos = []
+    for name in preset_names():
+        try:
+            info = read_preset(name)
+            infos.append(replace(info, config=with_overrides(info.config, {"device": device})))
+        except ConfigError as exc:
+            infos.append(PresetInfo(name, None, problem=str(exc)))
+    return infos
 
 
 def flag_name(key: str) -> str:

@@ -196,15 +196,18 @@ def make_splits(data: FashionMNIST, *, val_size: int, train_subset: int, batch_s
         raise ConfigError(f"batch_size = {batch_size:,} is larger than the training split "
                           f"({len(train_idx):,} images): lower --batch-size or batch_size in the preset.")
 
-    def put(images: torch.Tensor, labels: torch.Tensor, index: np.ndarray | None = None) -> Split:
-        if index is not None:
-            index = torch.from_numpy(np.sort(index))
-            images, labels = images[index], labels[index]
-        return Split(images.unsqueeze(1).to(device), labels.to(device))
+    def put(images: torch.Tensor, labels: torch.Tensor, index: np.ndarray) -> Split:
+        index = torch.from_numpy(np.sort(index))
+        return Split(images[index].unsqueeze(1).to(device), labels[index].to(device))
 
     return Splits(train=put(data.train_images, data.train_labels, train_idx),
                   val=put(data.train_images, data.train_labels, val_idx),
-                  test=put(data.test_images, data.test_labels))
+                  test=test_split(data, device))
+
+
+def test_split(data: FashionMNIST, device: torch.device) -> Split:
+    """The 10,000 test images, whole and in file order, on ``device``."""
+    return Split(data.test_images.unsqueeze(1).to(device), data.test_labels.to(device))
 
 
 def _stratify(labels: np.ndarray) -> np.ndarray | None:

@@ -223,6 +223,15 @@ def effective_status(summary: dict[str, Any]) -> str:
     return status
 
 
+def run_summary(record: RunRecord) -> dict[str, Any]:
+    """A run's summary with its effective status, or status 'unreadable' and the error, for listing runs."""
+    try:
+        summary = record.read_summary()
+    except RecordError as exc:
+        return {"status": "unreadable", "error": str(exc)}
+    return {**summary, "status": effective_status(summary)}
+
+
 def list_runs(runs_dir: Path) -> list[RunRecord]:
     """Run directories under ``runs_dir`` (those holding a summary.json), oldest first."""
     runs_dir = Path(runs_dir)

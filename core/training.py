@@ -28,7 +28,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from core.config import TrainConfig
-from core.data import CLASS_NAMES, FashionMNIST, Split, Splits, default_data_dir, load_fashion_mnist, make_splits
+from core.data import CLASS_NAMES, FashionMNIST, Splits, default_data_dir, load_fashion_mnist, make_splits
 from core.errors import FmtuiError, RecordError
 from core.evaluation import evaluate_checkpoint
 from core.events import (BatchEnded, Diverged, EarlyStopped, EpochEnded, Evaluated, Event, EventBus, Paused,

@@ -12,7 +12,7 @@ import torch
 from core.augment import Augment
 from core.data import FILES, batches, load_fashion_mnist, make_splits, normalize, raw_dir
 from core.errors import ConfigError, DataError
-from tests.conftest import make_dataset, write_idx
+from tests.conftest import write_idx
 
 
 @pytest.fixture

@@ -112,11 +112,19 @@ def test_signals_stop_headless_training_and_leave_a_resumable_record(tiny_data, 
     assert f"continue it with: fmtui train --resume {run_dir}" in err
     if signum == signal.SIGINT:  # and the run carries on where it stopped, in the same directory
         epochs = summary["epochs"]
-        config = json.loads(record.config_path.read_text())
-        assert config["epochs"] == 10_000
         result = subprocess.run([sys.executable, "-m", "tui.cli", "train", "--resume", run_dir, "--data-dir",
                                  tiny_data, "--epochs", "5"], cwd=ROOT, capture_output=True, text=True)
         assert result.returncode == 2 and "cannot be combined with --resume" in result.stderr
+        resumed = _start_cli(["train", "--resume", run_dir, "--data-dir", tiny_data], tmp_path)
+        lines = _wait_for_epoch(resumed)
+        assert f"resuming at epoch {epochs + 1}" in "".join(lines)
+        resumed.send_signal(signal.SIGINT)
+        _, err = resumed.communicate(timeout=60)
+        assert resumed.returncode == 130, err
+        assert [p.name for p in runs.iterdir()] == [run_dir.name], "no new run directory"
+        again = record.read_summary()
+        assert again["status"] == "interrupted" and again["epochs"] > epochs
+        assert [row["epoch"] for row in record.read_history()] == list(range(1, again["epochs"] + 1))
 
 
 # Made before forking: a forked child must not start torch's thread pool (OpenMP is not fork-safe),
@@ -190,8 +198,12 @@ def test_a_killed_training_run_is_readable_and_resumable(tiny_data, tmp_path):
     record = RunRecord(run_dir)
     summary = record.read_summary()
     assert summary["status"] == "running" and effective_status(summary) == "killed"
-    record.read_history()
-    load_checkpoint(run_dir)
-    record.load_state()
+    # Every file is whole and they agree, give or take the epoch being written when the kill landed
+    # (an epoch writes best.pt, the history, last.pt, then the summary, in that order).
+    history = record.read_history()
+    state_epoch = record.load_state()["progress"]["epoch"]
+    assert [row["epoch"] for row in history] == list(range(1, len(history) + 1))
+    assert summary["epochs"] <= state_epoch <= len(history) <= state_epoch + 1
+    assert 1 <= load_checkpoint(run_dir).epoch <= len(history)
     config = resume_config(record)
     assert config.epochs == 10_000

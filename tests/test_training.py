@@ -6,7 +6,6 @@ import json
 import threading
 from dataclasses import replace
 
-import pytest
 import torch
 
 from core.events import (BatchEnded, Diverged, EarlyStopped, EpochEnded, Evaluated, EventBus, Paused, Resumed, RunFailed,
@@ -78,12 +77,14 @@ def test_pause_resume_and_stop_from_another_thread(tiny_config, tiny_data, runs_
     config = replace(tiny_config, epochs=200, batch_size=10)
     trainer = Trainer(config, data_dir=tiny_data, runs_dir=runs_dir)
     events = []
-    paused, first_epoch = threading.Event(), threading.Event()
+    paused, resumed, first_epoch = threading.Event(), threading.Event(), threading.Event()
 
     def watch(event):
         events.append(event)
         if isinstance(event, Paused):
             paused.set()
+        if isinstance(event, Resumed):
+            resumed.set()
         if isinstance(event, EpochEnded):
             first_epoch.set()
 
@@ -97,11 +98,12 @@ def test_pause_resume_and_stop_from_another_thread(tiny_config, tiny_data, runs_
     assert trainer.wait(timeout=0.5) is None, "a paused run does not end by itself"
     assert not any(isinstance(e, BatchEnded) for e in events[count:]), "no batches run while paused"
     trainer.resume()
+    assert resumed.wait(30), "resume continues training"
     trainer.stop()
     outcome = trainer.wait(timeout=60)
     assert outcome.status == "stopped"
     names = kinds(events)
-    assert "resumed" in names or names.index("stop_requested") > names.index("paused")
+    assert names.index("paused") < names.index("resumed") < names.index("stop_requested")
     assert isinstance(events[-1], RunFinished) and events[-1].status == "stopped"
     assert events[-1].epochs_completed < 200
     assert events[-1].test_accuracy is not None, "a stopped run is still evaluated on the test split"

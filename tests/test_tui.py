@@ -7,22 +7,22 @@ import time
 import pytest
 from textual.widgets import Input, Label, TabbedContent
 
-from core.config import load_preset
+from core.config import load_preset, preset_names
 from core.errors import ConfigError
 from core.events import BatchEnded, EpochEnded, RunFinished
 from tests.tui_fakes import FakeTrainer, drive, failing_script, run_script
-from tui.launch import interrupted_note, make_app
-from tui.messages import RunEvent
-from tui.screens.confirm import Confirm
-from tui.screens.help import HelpScreen
-from tui.screens.past_runs import PastRuns
-from tui.screens.preset_menu import PresetMenu
-from tui.widgets.charts import BATCH_REDRAW_SECONDS, Charts
-from tui.widgets.compare import CompareView
-from tui.widgets.confusion import ConfusionView
-from tui.widgets.error import ErrorPanel
-from tui.widgets.history import HistoryTable
-from tui.widgets.status import StatusLine
+from tui.monitor.launch import interrupted_note, make_app
+from tui.monitor.messages import RunEvent
+from tui.monitor.screens.confirm import Confirm
+from tui.monitor.screens.help import HelpScreen
+from tui.monitor.screens.past_runs import PastRuns
+from tui.monitor.screens.preset_menu import PresetMenu
+from tui.monitor.widgets.charts import BATCH_REDRAW_SECONDS, Charts
+from tui.monitor.widgets.compare import CompareView
+from tui.monitor.widgets.confusion import ConfusionView
+from tui.monitor.widgets.error import ErrorPanel
+from tui.monitor.widgets.history import HistoryTable
+from tui.monitor.widgets.status import StatusLine
 
 SIZE = (80, 24)
 
@@ -119,6 +119,10 @@ async def test_stop_ends_the_run_with_its_test_result():
         assert app.check_action("stop", ()) is None and app.check_action("pause", ()) is None
 
 
+# The menu opens on the running preset (linear) and lists presets by name.
+TO_TINYVGG = ["down"] * (preset_names().index("tinyvgg") - preset_names().index("linear"))
+
+
 @drive
 async def test_switching_preset_asks_then_starts_after_the_old_run_has_ended():
     """Picking tinyvgg while linear runs asks first; 'no' keeps it, 'yes' stops it and starts tinyvgg after."""
@@ -128,7 +132,7 @@ async def test_switching_preset_asks_then_starts_after_the_old_run_has_ended():
         await until(pilot, lambda: app.query_one(StatusLine).state == "running")
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, PresetMenu))
-        await pilot.press("down")  # presets are listed by name: linear, then tinyvgg
+        await pilot.press(*TO_TINYVGG)
         await pilot.press("tab")  # to the epochs field
         epochs = app.screen.query_one("#epochs", Input)
         assert epochs.has_focus and epochs.value == str(load_preset("tinyvgg").epochs)
@@ -140,7 +144,7 @@ async def test_switching_preset_asks_then_starts_after_the_old_run_has_ended():
 
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, PresetMenu))
-        await pilot.press("down", "tab", "backspace", "backspace", "2", "enter")
+        await pilot.press(*TO_TINYVGG, "tab", "backspace", "backspace", "2", "enter")
         await until(pilot, lambda: isinstance(app.screen, Confirm))
         await pilot.press("y")
         await until(pilot, lambda: len(factory.trainers) == 2 and app.query_one(StatusLine).state == "running")
@@ -251,8 +255,8 @@ async def test_m_switches_counts_and_percentages_and_c_toggles_compare():
 
 
 @drive
-async def test_charts_redraw_at_most_twice_a_second_whatever_the_event_rate():
-    """Thousands of batch events in a burst cost list appends; the charts are rebuilt at most twice a second."""
+async def test_the_batch_chart_redraws_on_its_timer_whatever_the_event_rate():
+    """Thousands of batch events in a burst cost list appends; the chart is rebuilt once per BATCH_REDRAW_SECONDS."""
     config = load_preset("linear")
     script = run_script(config, epochs_done=0, batches=2000, batches_in_progress=2000)
     factory = Factory(script)
@@ -265,7 +269,9 @@ async def test_charts_redraw_at_most_twice_a_second_whatever_the_event_rate():
         await pilot.pause(BATCH_REDRAW_SECONDS + 0.2)  # the last batches are drawn within a second
         seconds = time.monotonic() - started
         assert charts.batch_loss and charts.redraws - before >= 1
-        assert charts.redraws - before <= 2 * seconds + 2
+        # No epoch ends in this script, so every redraw is the batch chart's: one per timer tick, and
+        # a redraw per event, or a timer four times as fast, would exceed this.
+        assert charts.redraws - before <= seconds / BATCH_REDRAW_SECONDS + 1
 
 
 def test_batch_progress_of_one_run_may_replace_the_previous_one():

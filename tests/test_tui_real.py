@@ -7,11 +7,11 @@ from pathlib import Path
 
 from core.records import RunRecord
 from tests.tui_fakes import drive
-from tui.launch import interrupted_note, make_app
-from tui.widgets.confusion import ConfusionView
-from tui.widgets.error import ErrorPanel
-from tui.widgets.history import HistoryTable
-from tui.widgets.status import StatusLine
+from tui.monitor.launch import interrupted_note, make_app
+from tui.monitor.widgets.confusion import ConfusionView
+from tui.monitor.widgets.error import ErrorPanel
+from tui.monitor.widgets.history import HistoryTable
+from tui.monitor.widgets.status import StatusLine
 
 SIZE = (80, 24)
 
@@ -106,9 +106,9 @@ async def test_past_runs_can_be_compared_and_an_interrupted_one_resumed(tmp_path
     from core.events import EpochEnded
     from core.training import Trainer
     from tests.helpers import run_trainer
-    from tui.screens.past_runs import PastRuns
-    from tui.widgets.compare import CompareView
-    from tui.widgets.history import HistoryTable
+    from tui.monitor.screens.past_runs import PastRuns
+    from tui.monitor.widgets.compare import CompareView
+    from tui.monitor.widgets.history import HistoryTable
 
     config = load_preset(preset_file(tmp_path))
     finished, _ = run_trainer(config, tiny_data, runs_dir)

@@ -13,9 +13,9 @@ import pytest
 
 from core.config import load_preset
 from tests.tui_fakes import HOLD, FakeTrainer, run_script
-from tui.launch import make_app
-from tui.messages import RunEvent
-from tui.widgets.charts import Charts
+from tui.monitor.launch import make_app
+from tui.monitor.messages import RunEvent
+from tui.monitor.widgets.charts import Charts
 
 
 def idle_trainer(config, resume=None):

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from core.config import PresetInfo
 
 
 def percent(fraction: float | None, digits: int = 2) -> str:
@@ -56,3 +61,30 @@ def run_cells(summary: dict[str, Any]) -> tuple[str, ...]:
             f"{summary.get('epochs', 0)}/{summary.get('epochs_planned', '?')}",
             percent(summary.get("best_val_accuracy")), percent(summary.get("test_accuracy")),
             duration(summary.get("duration_seconds")))
+
+
+STATUS_STYLE = {"finished": "green", "stopped": "yellow", "interrupted": "yellow", "running": "cyan",
+                "diverged": "red", "failed": "red", "killed": "red", "unreadable": "red"}
+
+
+def status_text(status: str) -> Text:
+    """A run's status, coloured: green done, yellow resumable, red lost or broken."""
+    return Text(status, style=STATUS_STYLE.get(status, "white"))
+
+
+def preset_text(info: PresetInfo) -> Text:
+    """A preset as the menu and `fmtui presets` list it: name, model and size, what it is for, what it
+    measured; or why its file cannot be used."""
+    text = Text(info.name, style="bold")
+    if info.config is None:
+        text.append(f"\n{info.problem}", style="red")
+        return text
+    parameters = info.measured.get("parameters")
+    size = f"{parameters:,} parameters, " if parameters else ""
+    text.append(f"  {info.config.model}, {size}{info.config.epochs} epochs, lr {info.config.lr:g}", style="dim")
+    text.append(f"\n{info.config.description}")
+    measured = [f"{where} {info.measured[key]}" for key, where in (("cpu", "CPU"), ("gpu", "GPU"))
+                if key in info.measured]
+    if measured:
+        text.append(f"\n{' · '.join(measured)}", style="dim")
+    return text

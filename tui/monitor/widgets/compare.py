@@ -18,8 +18,8 @@ from core.config import TrainConfig
 from core.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StopRequested
 from core.records import RunRecord, effective_status
 from tui import format as fmt
-from tui.widgets import EPOCH_REDRAW_SECONDS
-from tui.widgets.charts import whole_ticks
+from tui.monitor.widgets import EPOCH_REDRAW_SECONDS
+from tui.monitor.widgets.charts import whole_ticks
 
 COLOURS = ("cyan", "orange", "green", "magenta", "yellow", "blue", "red")
 COLUMNS = ("run", "preset", "model", "status", "best val", "test", "epochs", "time")

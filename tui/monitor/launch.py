@@ -7,11 +7,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from core.config import TrainConfig, load_preset, with_overrides
+from core.config import TrainConfig, all_presets, load_preset, with_overrides
 from core.errors import ConfigError
 from core.records import RunRecord, list_runs
-from tui.app import MonitorApp, TrainerLike
-from tui.screens.preset_menu import available_presets
+from tui.monitor.app import MonitorApp, TrainerLike
 from tui.signals import HANDLED_SIGNALS
 
 
@@ -33,7 +32,7 @@ def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_di
 
         return Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=resume)
 
-    return MonitorApp(new_trainer=trainer_factory or real_trainer, presets=lambda: available_presets(device),
+    return MonitorApp(new_trainer=trainer_factory or real_trainer, presets=lambda: all_presets(device),
                       # The monitor makes its runs directory with its first run: none yet is no error here.
                       past_runs=lambda: list_runs(runs_dir) if Path(runs_dir).is_dir() else [],
                       runs_dir=str(runs_dir), device=device,

@@ -16,31 +16,30 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, TabbedContent, TabPane
 
-from core.config import TrainConfig
+from core.config import PresetInfo, TrainConfig
 from core.errors import FmtuiError
 from core.records import RunRecord
 from core.events import (EarlyStopped, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted, StopRequested,
                          Subscriber)
 from tui import format as fmt
-from tui.messages import RunEvent, forward_to
-from tui.screens.confirm import Confirm
-from tui.screens.help import HelpScreen
-from tui.screens.past_runs import PastRuns
-from tui.screens.preset_menu import PresetInfo, PresetMenu
-from tui.widgets import RunView
-from tui.widgets.charts import Charts
-from tui.widgets.compare import CompareView
-from tui.widgets.confusion import ConfusionView
-from tui.widgets.error import ErrorPanel
-from tui.widgets.history import HistoryTable
-from tui.widgets.progress import RunProgress
-from tui.widgets.status import StatusLine
+from tui.monitor.messages import RunEvent, forward_to
+from tui.monitor.screens.confirm import Confirm
+from tui.monitor.screens.help import HelpScreen
+from tui.monitor.screens.past_runs import PastRuns
+from tui.monitor.screens.preset_menu import PresetMenu
+from tui.monitor.views import VIEWS
+from tui.monitor.widgets import RunView
+from tui.monitor.widgets.compare import CompareView
+from tui.monitor.widgets.confusion import ConfusionView
+from tui.monitor.widgets.error import ErrorPanel
+from tui.monitor.widgets.progress import RunProgress
+from tui.monitor.widgets.status import StatusLine
 
 
 GIL_SWITCH_SECONDS = 0.0005
 
 # The monitor's own actions; the app's built-in ones (closing a dialog, say) are not gated.
-MONITOR_ACTIONS = {"new_run", "past_runs", "pause", "resume", "stop", "compare", "matrix", "view", "help"}
+MONITOR_ACTIONS = {"new_run", "past_runs", "pause", "resume", "stop", "matrix", "view", "help"}
 
 
 class TrainerLike(Protocol):
@@ -81,16 +80,13 @@ class MonitorApp(App[int]):
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
         Binding("s", "stop", "Stop"),
-        Binding("c", "compare", "Compare"),
+        *[Binding(v.key, f"view('{v.id}')", v.title, show=v.in_footer) for v in VIEWS],
         Binding("m", "matrix", "Counts/%"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("r", "past_runs", "Past runs"),
         Binding("q", "quit", "Quit"),
         # Ctrl-C in a terminal program means "stop now": no question, the run ends interrupted (resumable).
         Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True),
-        Binding("1", "view('charts')", "Charts", show=False),
-        Binding("2", "view('confusion')", "Confusion", show=False),
-        Binding("3", "view('history')", "History", show=False),
     ]
 
     def __init__(self, *, new_trainer: Callable[[TrainConfig, RunRecord | None], TrainerLike],
@@ -112,21 +108,16 @@ class MonitorApp(App[int]):
         self.internal_errors: list[RunFailed] = []  # bugs: their tracebacks are printed after the app exits
         self._views: list[RunView] = []
         self._compare: CompareView  # set on mount
-        self._back_from_compare = "charts"
+        self._previous_view = VIEWS[0].id  # where a toggling view's key goes back to
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
         yield RunProgress()
         yield ErrorPanel()
-        with TabbedContent(id="views", initial="charts"):
-            with TabPane("1 Charts", id="charts"):
-                yield Charts()
-            with TabPane("2 Confusion", id="confusion"):
-                yield VerticalScroll(ConfusionView())
-            with TabPane("3 History", id="history"):
-                yield HistoryTable()
-            with TabPane("c Compare", id="compare"):
-                yield CompareView()
+        with TabbedContent(id="views", initial=VIEWS[0].id):
+            for view in VIEWS:
+                with TabPane(f"{view.key} {view.title}", id=view.id):
+                    yield VerticalScroll(view.widget()) if view.scroll else view.widget()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -136,8 +127,9 @@ class MonitorApp(App[int]):
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
         # Kept, not queried per event: the handler then never depends on which screen is on top.
-        self._views = [self.query_one(kind) for kind in (StatusLine, RunProgress, ErrorPanel, Charts, ConfusionView,
-                                                         HistoryTable)]
+        tabs = [self.query_one(view.widget) for view in VIEWS]
+        self._views = [self.query_one(kind) for kind in (StatusLine, RunProgress, ErrorPanel)]
+        self._views += [w for w in tabs if hasattr(w, "follow") and hasattr(w, "reset")]
         self._compare = self.query_one(CompareView)
         if self.problem:
             self.query_one(ErrorPanel).show("Cannot start", self.problem)
@@ -320,21 +312,19 @@ class MonitorApp(App[int]):
         self._stop_current()
         self.notify("Stopping at the next batch; the best weights are then tested and the record completed.")
 
-    def action_compare(self) -> None:
-        tabs = self.query_one(TabbedContent)
-        if tabs.active == "compare":
-            tabs.active = self._back_from_compare
-        else:
-            self._back_from_compare = tabs.active
-            tabs.active = "compare"
-
     def action_matrix(self) -> None:
         confusion = self.query_one(ConfusionView)
         confusion.percent = not confusion.percent
         self.query_one(TabbedContent).active = "confusion"
 
     def action_view(self, name: str) -> None:
-        self.query_one(TabbedContent).active = name
+        tabs = self.query_one(TabbedContent)
+        toggles = next(v.toggle for v in VIEWS if v.id == name)
+        if tabs.active == name and toggles:
+            tabs.active = self._previous_view
+        elif tabs.active != name:
+            self._previous_view = tabs.active
+            tabs.active = name
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -1,50 +1,46 @@
-"""`fmtui presets` and `fmtui eval`: short commands that print a table and exit."""
+"""`fmtui eval`: a checkpoint's test accuracy and confusion matrix."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
-import torch
+import typer
 from rich.console import Console
-from rich.table import Table
 
-from core.config import load_preset, preset_names, presets_dir
-from core.data import CLASS_NAMES, Split, default_data_dir, load_fashion_mnist
-from core.errors import ConfigError, FmtuiError
-from core.loop import resolve_device
-from core.metrics import classification_report, most_confused
-from core.records import load_checkpoint
-from core.evaluation import evaluate_checkpoint
 from tui import format as fmt
-from tui.confusion import confusion_table
-
-out = Console(highlight=False)
+from tui.cli.app import DataDir, Debug, Device, app, guarded
 
 
-def list_presets() -> int:
-    table = Table("preset", "model", "epochs", "description", title=f"Presets in {presets_dir()}",
-                  title_justify="left")
-    problems = []
-    for name in preset_names():
-        try:
-            config = load_preset(name)
-        except ConfigError as exc:
-            problems.append(str(exc))
-            continue
-        table.add_row(name, config.model, str(config.epochs), config.description)
-    out.print(table)
-    if problems:
-        raise FmtuiError("some preset files cannot be used:\n" + "\n".join(problems))
-    return 0
+@app.command("eval")
+def eval_(
+    checkpoint: Annotated[Path, typer.Argument(help="A best.pt file, or the run directory holding it.",
+                                               show_default=False)],
+    data_dir: DataDir = None, device: Device = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Evaluate a checkpoint on the 10,000 test images: accuracy and confusion matrix."""
+    guarded(debug, lambda: evaluate_checkpoint_command(checkpoint, data_dir=data_dir, device=device,
+                                                       json_output=json_))
 
 
 def evaluate_checkpoint_command(path: Path, *, data_dir: Path | None, device: str | None,
                                 json_output: bool) -> int:
+    # Late: torch loads with these, and `fmtui --help` need not wait for it.
+    from core.data import CLASS_NAMES, default_data_dir, load_fashion_mnist, test_split
+    from core.evaluation import evaluate_checkpoint
+    from core.loop import resolve_device
+    from core.metrics import classification_report, most_confused
+    from core.records import load_checkpoint
+    from tui.confusion_table import confusion_table
+
+    out = Console(highlight=False)
     checkpoint = load_checkpoint(path)
     torch_device = resolve_device(device or "auto")
     data = load_fashion_mnist(data_dir if data_dir is not None else default_data_dir())
-    test = Split(data.test_images.unsqueeze(1).to(torch_device), data.test_labels.to(torch_device))
+    test = test_split(data, torch_device)
     evaluation = evaluate_checkpoint(checkpoint, test, torch_device)
     report = classification_report(evaluation.labels, evaluation.predictions, len(CLASS_NAMES))
     if json_output:

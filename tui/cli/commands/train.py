@@ -1,23 +1,47 @@
-"""`fmtui train`: one run without the TUI, stopped cleanly by Ctrl-C, SIGTERM or SIGHUP."""
+"""`fmtui train`: one run without the monitor, stopped cleanly by Ctrl-C, SIGTERM or SIGHUP."""
 
 from __future__ import annotations
 
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Optional
 
-from rich.console import Console
+import typer
 
 from core.config import TrainConfig, load_preset, parse_assignment, with_overrides
 from core.errors import ConfigError, FmtuiError
 from core.events import RunFailed
 from core.records import RunRecord
-from core.training import Trainer, resume_config
-from tui.headless import JsonLines, PlainLog, ProgressBars
+from tui import exits
+from tui.cli.app import DataDir, Debug, Device, RunsDir, app, guarded
 from tui.signals import HANDLED_SIGNALS
 
-EXIT_CODES = {"finished": 0, "stopped": 0, "diverged": 3}
+
+@app.command()
+def train(
+    preset: Annotated[Optional[str], typer.Option("--preset", "-p", help="Preset name or .toml file.",
+                                                  show_default=False)] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Override the preset's epochs.", show_default=False)] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Override the peak learning rate.", show_default=False)] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Override the batch size.", show_default=False)] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Override the seed.", show_default=False)] = None,
+    device: Device = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
+                                                      help="Override any preset setting, e.g. --set dropout=0.2.",
+                                                      show_default=False)] = None,
+    data_dir: DataDir = None,
+    runs_dir: RunsDir = Path("runs"),
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted or stopped run "
+                                                   "from its last complete epoch.", show_default=False)] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object per event on stdout.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Train without the monitor: a progress bar on a terminal, a line per epoch in a log."""
+    overrides = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed}
+    guarded(debug, lambda: run_headless(preset=preset, overrides=overrides, assignments=set_ or [],
+                                        device=device, data_dir=data_dir, runs_dir=runs_dir, resume=resume,
+                                        json_output=json_, debug=debug))
 
 
 def resolve_config(preset: str | None, overrides: dict[str, Any], assignments: list[str],
@@ -31,6 +55,8 @@ def resolve_config(preset: str | None, overrides: dict[str, Any], assignments: l
         record = RunRecord(resume)
         if not record.path.is_dir():
             raise ConfigError(f"--resume {resume}: no such run directory.")
+        from core.training import resume_config  # late: torch loads with it
+
         return resume_config(record, device), record
     if preset is None:
         raise ConfigError("--preset is required: name a preset (`fmtui presets` lists them) or a .toml file, "
@@ -46,6 +72,12 @@ def resolve_config(preset: str | None, overrides: dict[str, Any], assignments: l
 def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: list[str], device: str | None,
                  data_dir: Path | None, runs_dir: Path, resume: Path | None, json_output: bool,
                  debug: bool = False) -> int:
+    # Late: torch and rich load with these, and `fmtui --help` need not wait for them.
+    from rich.console import Console
+
+    from core.training import Trainer
+    from tui.cli.headless import JsonLines, PlainLog, ProgressBars
+
     config, record = resolve_config(preset, overrides, assignments, device, resume)
     trainer = Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=record)
     if json_output:
@@ -61,7 +93,7 @@ def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: 
 
     def on_signal(signum: int, frame: Any) -> None:
         if received:  # a second signal: the person wants out now; atomic writes keep the record sound
-            raise SystemExit(128 + received[0])
+            raise SystemExit(exits.after_signal(received[0]))
         received.append(signum)
         trainer.stop("interrupted")
 
@@ -84,7 +116,7 @@ def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: 
             print(event.traceback, file=sys.stderr, end="")
         print(f"internal error: {event.error}" + ("" if debug else "\nRun again with --debug for the traceback."),
               file=sys.stderr)
-        return 1
+        return exits.BUG
     if outcome.status == "interrupted":
-        return 128 + (received[0] if received else signal.SIGINT)
-    return EXIT_CODES.get(outcome.status, 1)
+        return exits.after_signal(received[0] if received else signal.SIGINT)
+    return exits.BY_STATUS.get(outcome.status, exits.BUG)

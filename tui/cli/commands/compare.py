@@ -1,67 +1,42 @@
-"""`fmtui runs` and `fmtui compare`: past runs as a table, and side by side with their curves."""
+"""`fmtui compare`: runs side by side, with their validation accuracy curves in one chart."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import plotext as plt
-from rich import box
+import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.errors import FmtuiError, RecordError
-from core.records import RunRecord, effective_status, list_runs, open_run
+from core.errors import FmtuiError
+from core.records import RunRecord, open_run, run_summary
 from tui import format as fmt
-
-out = Console(highlight=False)
-
-STATUS_STYLE = {"finished": "green", "stopped": "yellow", "interrupted": "yellow", "running": "cyan",
-                "diverged": "red", "failed": "red", "killed": "red", "unreadable": "red"}
+from tui.cli.app import Debug, app, guarded
 
 
-def _summary(record: RunRecord) -> dict[str, Any]:
-    try:
-        summary = record.read_summary()
-    except RecordError as exc:
-        return {"status": "unreadable", "error": str(exc)}
-    return {**summary, "status": effective_status(summary)}
-
-
-def _status(summary: dict[str, Any]) -> str:
-    status = summary["status"]
-    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
-
-
-def list_runs_command(runs_dir: Path) -> int:
-    records = list_runs(runs_dir)
-    if not records:
-        out.print(f"No runs in {runs_dir} yet: start one with `fmtui train --preset linear` or `fmtui`.")
-        return 0
-    table = Table(title=f"Runs in {runs_dir}", title_justify="left", box=None, pad_edge=False,
-                  header_style="bold underline")
-    for header in ("started", "preset", "status", "epochs", "best val", "test", "duration"):
-        table.add_column(header, no_wrap=True, justify="right" if header not in ("preset", "status") else "left")
-    table.add_column("run directory", overflow="fold")
-    for record in records:
-        s = _summary(record)
-        started, preset, _, *rest = fmt.run_cells(s)
-        table.add_row(started, preset, _status(s), *rest, record.run_id)
-    out.print(table)
-    return 0
+@app.command()
+def compare(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories.", show_default=False)],
+    debug: Debug = False,
+) -> None:
+    """Show runs side by side, with their validation accuracy curves in one chart."""
+    guarded(debug, lambda: compare_command(run_dirs))
 
 
 def compare_command(run_dirs: list[Path]) -> int:
+    out = Console(highlight=False)
     records = [open_run(path) for path in run_dirs]
-    summaries = [_summary(r) for r in records]
+    summaries = [run_summary(r) for r in records]
     histories = [r.read_history() for r in records]
     table = Table("", *[r.run_id for r in records], title="Runs side by side", title_justify="left")
     rows: list[tuple[str, Any]] = [
         ("preset", lambda s, h: s.get("preset", "?")),
         ("model", lambda s, h: s.get("model", "?")),
         ("parameters", lambda s, h: f"{s['parameters']:,}" if s.get("parameters") else "–"),
-        ("status", lambda s, h: _status(s)),
+        ("status", lambda s, h: fmt.status_text(s["status"])),
         ("epochs", lambda s, h: f"{s.get('epochs', 0)}/{s.get('epochs_planned', '?')}"),
         ("best epoch", lambda s, h: str(s.get("best_epoch") or "–")),
         ("best val accuracy", lambda s, h: fmt.percent(s.get("best_val_accuracy"))),

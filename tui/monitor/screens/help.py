@@ -9,16 +9,16 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from tui.monitor.views import VIEWS
+
 KEYS = (
     ("n", "New run: pick a preset, change epochs and learning rate, Enter starts it. A running run "
           "is stopped first (you are asked)."),
     ("p", "Pause or resume training (takes effect at the next batch)."),
     ("s", "Stop early: the best weights are still tested and the record completed."),
-    ("c", "Compare the runs started in this session, and past runs you added (press again to go back)."),
+    *[(view.key, f"{view.title}: {view.help}") for view in VIEWS],
     ("r", "Past runs in the runs directory: Enter adds one to the comparison; r resumes an interrupted "
           "or stopped run from its last complete epoch."),
-    ("m", "Confusion matrix: counts or row percentages."),
-    ("1 2 3", "Charts, confusion matrix, epoch history."),
     ("← →", "Previous or next view when the view tabs have focus; Tab moves focus."),
     ("?", "This help."),
     ("q", "Quit. While a run is active you are asked; it is then stopped and its record completed "

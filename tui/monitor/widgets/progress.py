@@ -13,7 +13,7 @@ from core.config import TrainConfig
 from core.events import (BatchEnded, EpochEnded, Evaluated, Event, RunFinished, RunStarted, StopRequested,
                          TestStarted)
 from tui import format as fmt
-from tui.widgets import ThrottledWidget
+from tui.monitor.widgets import ThrottledWidget
 
 LABEL = 13  # "batch 214/214"
 

@@ -15,7 +15,7 @@ from textual_plotext import PlotextPlot
 
 from core.config import TrainConfig
 from core.events import BatchEnded, EpochEnded, Event, RunStarted
-from tui.widgets import EPOCH_REDRAW_SECONDS
+from tui.monitor.widgets import EPOCH_REDRAW_SECONDS
 
 BATCH_REDRAW_SECONDS = 4.0  # a plotext rebuild (~20 ms) is the dearest thing the monitor does, and on a
 # 2-core machine every millisecond of it is taken from training: every 4 s is live enough for an epoch

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,28 +10,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.config import TrainConfig, load_preset, preset_names, with_overrides
+from core.config import PresetInfo, TrainConfig, with_overrides
 from core.errors import ConfigError
+from tui import format as fmt
 
 FIELD_NAMES = {"epochs": "epochs", "lr": "learning rate"}
-
-
-@dataclass(frozen=True)
-class PresetInfo:
-    name: str
-    config: TrainConfig | None  # None when the file cannot be used; ``problem`` says why
-    problem: str = ""
-
-
-def available_presets(device: str | None = None) -> list[PresetInfo]:
-    """Every preset file, with the command line's --device applied; a broken file is listed with its error."""
-    infos = []
-    for name in preset_names():
-        try:
-            infos.append(PresetInfo(name, with_overrides(load_preset(name), {"device": device})))
-        except ConfigError as exc:
-            infos.append(PresetInfo(name, None, str(exc)))
-    return infos
 
 
 def configure(info: PresetInfo, epochs: str, lr: str) -> TrainConfig:
@@ -76,7 +57,7 @@ class PresetMenu(ModalScreen[TrainConfig | None]):
             box.border_title = "Start a run"
             if self.notice:
                 yield Static(Text(f"Cannot start: {self.notice}"), id="notice")
-            yield OptionList(*[Option(_prompt(p), id=p.name, disabled=p.config is None) for p in self.presets])
+            yield OptionList(*[Option(fmt.preset_text(p), id=p.name, disabled=p.config is None) for p in self.presets])
             with Horizontal():
                 yield Label("epochs")
                 yield Input(id="epochs", type="integer", compact=True)
@@ -121,13 +102,3 @@ class PresetMenu(ModalScreen[TrainConfig | None]):
 
     def _problem(self, message: str) -> None:
         self.query_one("#problem", Static).update(Text(message))
-
-
-def _prompt(info: PresetInfo) -> Text:
-    text = Text(info.name, style="bold")
-    if info.config is not None:
-        text.append(f"  {info.config.model}, {info.config.epochs} epochs, lr {info.config.lr:g}", style="dim")
-        text.append(f"\n{info.config.description}")
-    else:
-        text.append(f"\n{info.problem}", style="red")
-    return text

@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 from core.config import TrainConfig
 from core.events import EpochEnded, Event, RunFailed, RunFinished
 from tui import format as fmt
-from tui.widgets import EPOCH_REDRAW_SECONDS
+from tui.monitor.widgets import EPOCH_REDRAW_SECONDS
 
 COLUMNS = ("epoch", "train loss", "train acc", "val loss", "val acc", "lr", "time", "best")
 

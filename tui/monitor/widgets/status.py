@@ -9,7 +9,7 @@ from core.config import TrainConfig
 from core.events import (BatchEnded, EpochEnded, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted,
                          StopRequested)
 from tui import format as fmt
-from tui.widgets import ThrottledWidget
+from tui.monitor.widgets import ThrottledWidget
 
 # Badges in 256-colour names so they read the same in tmux without true colour.
 STATE_STYLES = {

@@ -11,19 +11,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label
 
-from core.errors import RecordError
-from core.records import RunRecord, effective_status
+from core.records import RunRecord, run_summary
 from tui import format as fmt
 
 COLUMNS = ("started", "preset", "status", "epochs", "best val", "test", "time")
 
 
 def describe(record: RunRecord) -> tuple[str, ...]:
-    try:
-        s = record.read_summary()
-    except RecordError:
-        return ("?", "?", "unreadable", "", "", "", "")
-    return fmt.run_cells({**s, "status": effective_status(s)})
+    return fmt.run_cells(run_summary(record))
 
 
 class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):

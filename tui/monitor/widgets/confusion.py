@@ -10,8 +10,8 @@ from core.config import TrainConfig
 from core.events import Evaluated, Event
 from core.metrics import most_confused
 from tui import format as fmt
-from tui.confusion import confusion_table
-from tui.widgets import EPOCH_REDRAW_SECONDS, ThrottledWidget
+from tui.confusion_table import confusion_table
+from tui.monitor.widgets import EPOCH_REDRAW_SECONDS, ThrottledWidget
 
 
 class ConfusionView(ThrottledWidget):

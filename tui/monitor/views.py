@@ -1,0 +1,39 @@
+"""The monitor's views: one table, from which the app builds its keys, its tabs and its help.
+
+Adding a view is one widget module in ``widgets/`` and one entry here. A view widget that has
+``reset(config)`` and ``follow(event)`` (``widgets.RunView``) is fed the current run's events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.widget import Widget
+
+from tui.monitor.widgets.charts import Charts
+from tui.monitor.widgets.compare import CompareView
+from tui.monitor.widgets.confusion import ConfusionView
+from tui.monitor.widgets.history import HistoryTable
+
+
+@dataclass(frozen=True)
+class View:
+    key: str  # the key that shows it, also shown on its tab
+    id: str
+    title: str
+    widget: type[Widget]
+    help: str  # one line for the help screen
+    scroll: bool = False  # taller than the screen can be: wrapped in a scrolling container
+    in_footer: bool = False  # the footer has room for a few keys; the tabs show the rest
+    toggle: bool = False  # its key pressed again goes back to the view shown before
+
+
+VIEWS = (
+    View("1", "charts", "Charts", Charts, "Loss and accuracy per epoch, train and validation, and the batch loss."),
+    View("2", "confusion", "Confusion", ConfusionView,
+         "The confusion matrix with the most confused pairs; m switches counts and row percentages.", scroll=True),
+    View("3", "history", "History", HistoryTable, "Every epoch's numbers; the best epoch is starred."),
+    View("c", "compare", "Compare", CompareView,
+         "Compare the runs of this session, and past runs you added (press again to go back).",
+         in_footer=True, toggle=True),
+)
