@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.config import load_preset  # noqa: E402
-from core.data import Split, load_fashion_mnist  # noqa: E402
+from core.data import load_fashion_mnist, test_split  # noqa: E402
 from core.evaluation import evaluate_checkpoint  # noqa: E402
 from core.events import EpochEnded, Event, RunFailed, RunStarted  # noqa: E402
 from core.loop import resolve_device  # noqa: E402
@@ -50,7 +50,7 @@ def main() -> int:
         config = replace(config, val_size=args.val_size)
     device = resolve_device(args.device)
     data = load_fashion_mnist(args.data_dir, download=False)
-    test = Split(data.test_images.unsqueeze(1).to(device), data.test_labels.to(device))
+    test = test_split(data, device)
 
     with tempfile.TemporaryDirectory(prefix="fmtui-tta-") as runs:
         trainer = Trainer(config, data=data, runs_dir=Path(runs))

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data import load_fashion_mnist, make_splits  # noqa: E402
 from core.loop import evaluate, resolve_device  # noqa: E402
-from core.models import MODELS, build_model  # noqa: E402
+from core.models import build_model, model_spec  # noqa: E402
 from core.records import load_checkpoint  # noqa: E402
 
 
@@ -33,13 +33,14 @@ def main() -> int:
     device = resolve_device(args.device)
     splits = make_splits(load_fashion_mnist(args.data_dir, download=False), val_size=config.val_size,
                          train_subset=config.train_subset, batch_size=config.batch_size, device=device)
-    channels_last = MODELS[config.model].channels_last
+    channels_last = model_spec(config.model).channels_last
     model = build_model(config)
     model.load_state_dict(checkpoint.state_dict)
     model = model.to(device)
     results = {}
     for tta in (False, True):
-        e = evaluate(model, splits.val, device=device, channels_last=channels_last, tta_flip=tta)
+        e = evaluate(model, splits.val, device=device, channels_last=channels_last, tta_flip=tta,
+                     cpu_bf16=config.cpu_bf16)
         results["flip_tta" if tta else "plain"] = {"val_accuracy": e.accuracy, "val_loss": e.loss}
         print(f"{'with' if tta else 'without':>7} flip TTA: validation accuracy {e.accuracy:.2%}, loss {e.loss:.4f}",
               file=sys.stderr)
