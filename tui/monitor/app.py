@@ -6,6 +6,7 @@ RunEvent message (thread-safe, never blocks). Everything else here runs on the U
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from core.errors import FmtuiError
 from core.records import RunRecord
 from core.events import (EarlyStopped, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted, StopRequested,
                          Subscriber)
+from tui import exits
 from tui import format as fmt
 from tui.monitor.messages import RunEvent, forward_to
 from tui.monitor.screens.confirm import Confirm
@@ -296,7 +298,8 @@ class MonitorApp(App[int]):
         self._switch_to(config, record, f"resume {record.run_id}")
 
     def action_interrupt(self) -> None:
-        self.exit(return_code=130)  # run_tui then ends any run as interrupted, with its state saved
+        # run_tui then ends any run as interrupted, with its state saved
+        self.exit(return_code=exits.after_signal(signal.SIGINT))
 
     def action_pause(self) -> None:
         if self.current is not None:

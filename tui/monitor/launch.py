@@ -10,6 +10,7 @@ from pathlib import Path
 from core.config import TrainConfig, all_presets, load_preset, with_overrides
 from core.errors import ConfigError
 from core.records import RunRecord, list_runs
+from tui import exits
 from tui.monitor.app import MonitorApp, TrainerLike
 from tui.signals import HANDLED_SIGNALS
 
@@ -47,7 +48,7 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
     def on_signal(signum: int, frame: object) -> None:
         # The SSH connection dropped (SIGHUP) or we were told to end (SIGTERM): no one is left to ask,
         # so leave at once; finish_runs then ends the run as interrupted, with its record written.
-        app.exit(return_code=128 + signum)
+        app.exit(return_code=exits.after_signal(signum))
 
     # SIGINT too: Ctrl-C typed in the app arrives as a key (see MonitorApp), but `kill -INT` from
     # elsewhere arrives as a signal and must end the run the same way.
@@ -63,7 +64,7 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
     for failure in app.internal_errors:
         _tell(f"internal error: {failure.error}\n{failure.traceback}")
     if app.internal_errors:
-        return 1
+        return exits.BUG
     return app.return_code or 0
 
 
