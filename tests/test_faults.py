@@ -189,7 +189,7 @@ def test_a_killed_training_run_is_readable_and_resumable(tiny_data, tmp_path):
     (run_dir,) = runs.iterdir()
     record = RunRecord(run_dir)
     summary = record.read_summary()
-    assert summary["status"] == "running" and effective_status(summary) == "killed"
+    assert summary["status"] == "running" and effective_status(summary, run_dir) == "killed"
     record.read_history()
     load_checkpoint(run_dir)
     record.load_state()

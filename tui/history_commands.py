@@ -26,7 +26,7 @@ def _summary(record: RunRecord) -> dict[str, Any]:
         summary = record.read_summary()
     except RecordError as exc:
         return {"status": "unreadable", "error": str(exc)}
-    return {**summary, "status": effective_status(summary)}
+    return {**summary, "status": effective_status(summary, record.path)}
 
 
 def _status(summary: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ def describe(record: RunRecord) -> tuple[str, ...]:
         s = record.read_summary()
     except RecordError:
         return ("?", "?", "unreadable", "", "", "", "")
-    return fmt.run_cells({**s, "status": effective_status(s)})
+    return fmt.run_cells({**s, "status": effective_status(s, record.path)})
 
 
 class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
