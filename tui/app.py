@@ -51,6 +51,7 @@ class TrainerLike(Protocol):
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def stop(self, reason: str = "stopped") -> None: ...
+    def hurry(self) -> bool: ...
     def wait(self, timeout: float | None = None) -> object: ...
     @property
     def paused(self) -> bool: ...
@@ -206,8 +207,9 @@ class MonitorApp(App[int]):
             tested = f"test accuracy {fmt.percent(event.test_accuracy)}" if event.test_accuracy is not None \
                 else "not tested"
             epochs = fmt.count(event.epochs_completed, "epoch")
+            record = f"Record: {event.run_dir}" if event.run_dir else "Nothing was recorded"
             self.notify(f"{run.config.preset} {event.status}: {tested} after {epochs} "
-                        f"({fmt.duration(event.seconds)}). Record: {event.run_dir}", timeout=5)
+                        f"({fmt.duration(event.seconds)}). {record}", timeout=5, markup=False)
 
     def _stop_current(self) -> None:
         if self.active and self.current is not None:
@@ -230,6 +232,12 @@ class MonitorApp(App[int]):
             else:
                 run.trainer.wait(timeout)
         return interrupted
+
+    def hurry_runs(self) -> bool:
+        """A second interrupt while runs end: each gives up its epoch in progress. True when none has
+        begun a record, so the process may leave at once."""
+        answers = [run.trainer.hurry() for run in self.runs.values() if run.trainer.running]
+        return all(answers)
 
     # --- keys ------------------------------------------------------------------------------------
 

@@ -1,11 +1,13 @@
 """The `fmtui` command: the TUI by default, and headless subcommands for scripts.
 
 Exit codes: 0 a run finished or was stopped, 1 an internal error, 2 bad input (a message names the
-file or flag), 3 the run diverged, 128+N a signal ended the run (130 for Ctrl-C).
+file or flag) or an environment that failed (a full disk), 3 the run diverged, 128+N a signal ended
+the run (130 for Ctrl-C; 141, SIGPIPE's, when the output it was writing to closed).
 """
 
 from __future__ import annotations
 
+import errno
 import sys
 import traceback
 from collections.abc import Callable
@@ -13,15 +15,17 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
 from core.errors import FmtuiError
+from tui.signals import exit_on_signals, leave_now
+from tui.streams import CLOSED_ERRNOS, EXIT_CLOSED, console, discard, reopen_closed_streams, write_quietly
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Train FashionMNIST classifiers and watch them learn, in the terminal.")
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay one greppable line
+err = console(stderr=True, soft_wrap=True)  # messages stay one greppable line
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
@@ -40,18 +44,39 @@ def guarded(debug: bool, action: Callable[[], int]) -> None:
     except FmtuiError as exc:
         if debug:
             traceback.print_exc()
-        err.print(f"[red]error:[/red] {exc}", markup=True)
-        code = EXIT_USAGE
+        code = _tell(Text.assemble(("error:", "red"), f" {exc}"), EXIT_USAGE)
     except (KeyboardInterrupt, typer.Exit, typer.Abort, SystemExit):
         raise
+    except OSError as exc:
+        # What the short commands print goes to a stream that may close (`fmtui runs | head -1`) or
+        # fill up (`> /dev/full`); `fmtui train` handles its own outputs (tui.streams.OutputGuard).
+        if exc.errno in CLOSED_ERRNOS:
+            discard(sys.stdout.fileno())
+            code = EXIT_CLOSED
+        elif exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            code = _tell(Text(f"error: cannot write the output: {exc.strerror}."), EXIT_USAGE)
+        else:
+            code = _internal_error(exc, debug)
     except Exception as exc:
-        if debug:
-            traceback.print_exc()
-        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}", markup=True)
-        if not debug:
-            err.print("Run again with --debug for the traceback.")
-        code = EXIT_BUG
+        code = _internal_error(exc, debug)
     raise typer.Exit(code)
+
+
+def _internal_error(exc: Exception, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    return _tell(Text.assemble(("internal error:", "red"), f" {type(exc).__name__}: {exc}",
+                               "" if debug else "\nRun again with --debug for the traceback."), EXIT_BUG)
+
+
+def _tell(message: Text, code: int) -> int:
+    """Print ``message`` on stderr, literally (it quotes paths and values people typed); return ``code``.
+    A stderr that cannot take it changes nothing: the exit code still says what happened."""
+    try:
+        err.print(message)
+    except OSError:
+        discard(sys.stderr.fileno())
+    return code
 
 
 @app.callback(invoke_without_command=True)
@@ -142,7 +167,21 @@ def compare(
 
 
 def main() -> Any:
-    return app(prog_name="fmtui")
+    reopen_closed_streams()  # first: before any file is opened, so no record can take descriptor 2
+    exit_on_signals()  # until a run installs its own handlers, a signal just ends the process with 128+N
+    try:
+        app(prog_name="fmtui")
+        code: Any = 0
+    except SystemExit as exc:
+        code = exc.code
+    if not isinstance(code, int):
+        if code is not None:
+            write_quietly(sys.stderr, f"{code}\n")
+        code = 0 if code is None else 1
+    # The record is complete and the exit code decided. The interpreter's own shutdown would reset the
+    # signal handlers to their defaults (a second Ctrl-C arriving then killed the process with the
+    # signal itself) and could meet a thread still inside torch; there is nothing left for it to do.
+    leave_now(code)
 
 
 if __name__ == "__main__":

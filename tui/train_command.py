@@ -1,4 +1,5 @@
-"""`fmtui train`: one run without the TUI, stopped cleanly by Ctrl-C, SIGTERM or SIGHUP."""
+"""`fmtui train`: one run without the TUI, stopped cleanly by Ctrl-C, SIGTERM or SIGHUP (a second one
+hurries it), or by its output going away."""
 
 from __future__ import annotations
 
@@ -7,15 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from core.config import TrainConfig, load_preset, parse_assignment, with_overrides
 from core.errors import ConfigError, FmtuiError
 from core.events import RunFailed
 from core.records import RunRecord
 from core.training import Trainer, resume_config
 from tui.headless import JsonLines, PlainLog, ProgressBars
-from tui.signals import HANDLED_SIGNALS
+from tui.signals import Interrupts
+from tui.streams import CLOSED_ERRNOS, EXIT_CLOSED, OutputGuard, console, write_quietly
 
 EXIT_CODES = {"finished": 0, "stopped": 0, "diverged": 3}
 
@@ -48,43 +48,45 @@ def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: 
                  debug: bool = False) -> int:
     config, record = resolve_config(preset, overrides, assignments, device, resume)
     trainer = Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=record)
+    causes: list[int] = []  # why the run was interrupted, first first: signals, or SIGPIPE for a closed output
+
+    def output_lost(error: OSError, name: str) -> None:
+        if error.errno in CLOSED_ERRNOS:
+            causes.append(EXIT_CLOSED - 128)
+            trainer.stop("interrupted")
+        else:  # full, or too large: said in the exit message and the record (exit 2), resumable
+            trainer.fail(FmtuiError(f"cannot write to {name}: {error.strerror or error}; the run was stopped "
+                                    f"with its last complete epoch saved."))
+
     if json_output:
-        trainer.subscribe(JsonLines(sys.stdout))
-    if sys.stderr.isatty():
-        trainer.subscribe(ProgressBars(Console(stderr=True, highlight=False)))
-    else:
-        trainer.subscribe(PlainLog(sys.stderr))
+        trainer.subscribe(OutputGuard(JsonLines(sys.stdout), sys.stdout, "standard output", output_lost))
+    log = ProgressBars(console(stderr=True)) if sys.stderr.isatty() else PlainLog(sys.stderr)
+    trainer.subscribe(OutputGuard(log, sys.stderr, "standard error", output_lost))
     failure: list[RunFailed] = []
     trainer.subscribe(lambda e: failure.append(e) if isinstance(e, RunFailed) else None)
 
-    received: list[int] = []
-
-    def on_signal(signum: int, frame: Any) -> None:
-        if received:  # a second signal: the person wants out now; atomic writes keep the record sound
-            raise SystemExit(128 + received[0])
-        received.append(signum)
+    def stop(signum: int) -> None:
+        causes.append(signum)
         trainer.stop("interrupted")
 
-    previous = {s: signal.signal(s, on_signal) for s in HANDLED_SIGNALS}
-    try:
+    with Interrupts(stop=stop, hurry=trainer.hurry):
         trainer.start()
         outcome = None
         while outcome is None:  # join in slices so the main thread keeps receiving signals
             outcome = trainer.wait(timeout=0.2)
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
     for problem in trainer.bus.errors:
-        print(f"warning: a display failed:\n{problem}", file=sys.stderr)
+        write_quietly(sys.stderr, f"warning: a display failed:\n{problem}\n")
     if failure:
         event = failure[0]
         if event.user_error:
-            raise FmtuiError(event.error)
+            resumable = event.run_dir and RunRecord(Path(event.run_dir)).state_path.exists()
+            raise FmtuiError(event.error + (f"\ncontinue it with: fmtui train --resume {event.run_dir}"
+                                            if resumable else ""))
         if debug:
-            print(event.traceback, file=sys.stderr, end="")
-        print(f"internal error: {event.error}" + ("" if debug else "\nRun again with --debug for the traceback."),
-              file=sys.stderr)
+            write_quietly(sys.stderr, event.traceback)
+        write_quietly(sys.stderr, f"internal error: {event.error}\n"
+                                  + ("" if debug else "Run again with --debug for the traceback.\n"))
         return 1
     if outcome.status == "interrupted":
-        return 128 + (received[0] if received else signal.SIGINT)
+        return 128 + (causes[0] if causes else signal.SIGINT)
     return EXIT_CODES.get(outcome.status, 1)
