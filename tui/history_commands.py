@@ -7,31 +7,37 @@ from pathlib import Path
 from typing import Any
 
 import plotext as plt
-from rich import box
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from core.errors import FmtuiError, RecordError
 from core.records import RunRecord, effective_status, list_runs, open_run
 from tui import format as fmt
+from tui.streams import console
 
-out = Console(highlight=False)
+out = console()  # run ids, presets and paths are printed as they are, never read as markup
 
 STATUS_STYLE = {"finished": "green", "stopped": "yellow", "interrupted": "yellow", "running": "cyan",
                 "diverged": "red", "failed": "red", "killed": "red", "unreadable": "red"}
 
 
 def _summary(record: RunRecord) -> dict[str, Any]:
-    try:
-        summary = record.read_summary()
-    except RecordError as exc:
-        return {"status": "unreadable", "error": str(exc)}
+    """The run's summary with its effective status (running, killed, ...); RecordError if unreadable."""
+    summary = record.read_summary()
     return {**summary, "status": effective_status(summary, record.path)}
 
 
-def _status(summary: dict[str, Any]) -> str:
+def _listed(record: RunRecord) -> dict[str, Any]:
+    """As _summary, but an unreadable record is listed as such, with why."""
+    try:
+        return _summary(record)
+    except RecordError as exc:
+        return {"status": "unreadable", "error": str(exc)}
+
+
+def _status(summary: dict[str, Any]) -> Text:
     status = summary["status"]
-    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+    return Text(status, style=STATUS_STYLE.get(status.split()[0], "white"))
 
 
 def list_runs_command(runs_dir: Path) -> int:
@@ -39,21 +45,27 @@ def list_runs_command(runs_dir: Path) -> int:
     if not records:
         out.print(f"No runs in {runs_dir} yet: start one with `fmtui train --preset linear` or `fmtui`.")
         return 0
-    table = Table(title=f"Runs in {runs_dir}", title_justify="left", box=None, pad_edge=False,
+    table = Table(title=Text(f"Runs in {runs_dir}"), title_justify="left", box=None, pad_edge=False,
                   header_style="bold underline")
     for header in ("started", "preset", "status", "epochs", "best val", "test", "duration"):
         table.add_column(header, no_wrap=True, justify="right" if header not in ("preset", "status") else "left")
     table.add_column("run directory", overflow="fold")
+    problems = []
     for record in records:
-        s = _summary(record)
+        s = _listed(record)
+        if s["status"] == "unreadable":
+            problems.append(s["error"])
         started, preset, _, *rest = fmt.run_cells(s)
         table.add_row(started, preset, _status(s), *rest, record.run_id)
     out.print(table)
+    if problems:  # listed above as unreadable; here is why, file by file
+        raise RecordError("some run records cannot be read:\n" + "\n".join(problems))
     return 0
 
 
 def compare_command(run_dirs: list[Path]) -> int:
     records = [open_run(path) for path in run_dirs]
+    # Unlike the listing, a comparison needs every run it names: an unreadable one is an error naming it.
     summaries = [_summary(r) for r in records]
     histories = [r.read_history() for r in records]
     table = Table("", *[r.run_id for r in records], title="Runs side by side", title_justify="left")

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import torch
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from core.config import load_preset, preset_names, presets_dir
 from core.data import CLASS_NAMES, Split, default_data_dir, load_fashion_mnist
@@ -18,12 +18,13 @@ from core.records import load_checkpoint
 from core.evaluation import evaluate_checkpoint
 from tui import format as fmt
 from tui.confusion import confusion_table
+from tui.streams import console
 
-out = Console(highlight=False)
+out = console()  # preset names, descriptions and paths are printed as they are, never read as markup
 
 
 def list_presets() -> int:
-    table = Table("preset", "model", "epochs", "description", title=f"Presets in {presets_dir()}",
+    table = Table("preset", "model", "epochs", "description", title=Text(f"Presets in {presets_dir()}"),
                   title_justify="left")
     problems = []
     for name in preset_names():

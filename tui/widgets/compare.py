@@ -139,9 +139,10 @@ class CompareView(Vertical):
         self._dirty.clear()
         self._redraw()
 
-    def _cells(self, run: RunEntry) -> tuple[str, ...]:
-        return (run.name, run.preset, run.model, run.status, fmt.percent(run.best_val),
-                fmt.percent(run.test), str(len(run.epochs)), fmt.duration(run.seconds))
+    def _cells(self, run: RunEntry) -> tuple[Text, ...]:
+        # Text, not str: a DataTable reads a str cell as markup, and a preset name comes from a file.
+        return tuple(Text(cell) for cell in (run.name, run.preset, run.model, run.status, fmt.percent(run.best_val),
+                                             fmt.percent(run.test), str(len(run.epochs)), fmt.duration(run.seconds)))
 
     def _redraw(self) -> None:
         plt = self.chart.plt
