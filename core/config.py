@@ -47,9 +47,27 @@ def _between(low: float, high: float) -> Callable[[Any], str | None]:
 
 
 def _device(v: str) -> str | None:
-    if v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()):
+    # isascii: str.isdigit() also accepts '²' and other digits int() and PyTorch do not.
+    if v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isascii() and v[5:].isdecimal()):
         return None
     return "must be auto, cpu, cuda or cuda:N"
+
+
+MAX_SEED = 2**64 - 1  # torch.manual_seed takes 64 bits
+
+
+def _seed(v: int) -> str | None:
+    return None if 0 <= v <= MAX_SEED else f"must be between 0 and {MAX_SEED} (2**64 - 1)"
+
+
+def _run_name(v: str) -> str | None:
+    # The preset name starts each run directory's name, so it must stay one path component: checked
+    # with the other settings, before any data loads or directory is made.
+    if not v or v in (".", "..") or "/" in v or "\\" in v:
+        return "must be a name usable in a directory name: not empty, no '/' or '\\', not '.' or '..'"
+    if len(v.encode("utf-8")) > 100:
+        return "must be at most 100 bytes long"
+    return None
 
 
 def _known_model(v: str) -> str | None:
@@ -67,7 +85,8 @@ def _widths(v: tuple[int, ...]) -> str | None:
 class TrainConfig:
     """Everything that decides how a run trains; recorded verbatim in each run directory."""
 
-    preset: str = _setting("custom", "Name of the preset this configuration came from (for records).")
+    preset: str = _setting("custom", "Name of the preset this configuration came from (for records).",
+                           check=_run_name)
     description: str = _setting("", "One line shown in the preset menu and `fmtui presets`.")
     model: str = _setting("tinyvgg", "Architecture: the name of a module in core/models/.", check=_known_model)
     widths: tuple[int, ...] = _setting((32, 64, 128), "Channels of each stage (tinyvgg: conv block; resnet: "
@@ -112,7 +131,7 @@ class TrainConfig:
     train_subset: int = _setting(0, "Train on only this many images of the training split (0: all); "
                                     "for quick checks.", check=_at_least(0))
     seed: int = _setting(0, "Seeds weights, shuffling, augmentation and dropout; same seed, same run.",
-                         check=_at_least(0))
+                         check=_seed)
     device: str = _setting("auto", "auto (CUDA when present, else CPU), cpu, cuda or cuda:N.", check=_device)
     cpu_bf16: bool = _setting(False, "bfloat16 autocast on the CPU as well as on GPUs: about twice as fast on CPUs "
                                      "with AVX512-BF16 or AMX, slower on others.")
@@ -163,6 +182,11 @@ def _check_value(label: str, f: Any, kind: type, value: Any) -> Any:
         ok = isinstance(value, kind)
     if not ok:
         raise ConfigError(f"{label} = {given!r}: expected {_TYPE_NAMES[kind]}.")
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{label} = {given!r}: must be a finite number.")
+    if kind is str and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        # A NUL cannot go into a file name or a C string; other control characters garble terminals.
+        raise ConfigError(f"{label} = {given!r}: must not contain control characters.")
     choices = f.metadata["choices"]
     if choices and value not in choices:
         raise ConfigError(f"{label} = {given!r}: must be one of {', '.join(choices)}.")
@@ -251,7 +275,8 @@ def read_preset(name: str) -> PresetInfo:
             raise ConfigError(f"{path}: [{key}]: presets are flat; put settings at the top level.")
     if "preset" in values:
         raise ConfigError(f"{path}: preset: the preset name comes from the file name; remove this key.")
-    config = replace(TrainConfig.from_dict(values, str(path)), preset=path.stem)
+    config = _build(TrainConfig.from_dict(values, str(path)), {"preset": path.stem},
+                    lambda key: f"{path}: the file name")
     return PresetInfo(path.stem, config, measured)
 
 

@@ -1,8 +1,9 @@
 """FashionMNIST on the training device: find or download it, check it, split it, batch it.
 
-The four IDX files are read once through torchvision into uint8 tensors that stay on the training
+The four IDX files are checked, then read directly into uint8 tensors that stay on the training
 device; batches are sliced from those tensors and normalised there, so the training loop never
-touches PIL or a per-sample transform.
+touches PIL or a per-sample transform. Not through torchvision's dataset class: it prefers a
+FashionMNIST/processed/*.pt copy when one exists, and fmtui trains on exactly the files it checked.
 """
 
 from __future__ import annotations
@@ -76,15 +77,14 @@ def load_fashion_mnist(data_dir: Path, *, download: bool = True) -> FashionMNIST
             raise DataError(f"{raw / f'{split}-images-idx3-ubyte'} holds {n_images:,} images but "
                             f"{raw / f'{split}-labels-idx1-ubyte'} holds {n_labels:,} labels; "
                             f"the two files must come from the same release. {_REFETCH}")
-    from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
-
-    train = TorchvisionFashionMNIST(str(data_dir), train=True, download=False)
-    test = TorchvisionFashionMNIST(str(data_dir), train=False, download=False)
-    for name, labels in (("train-labels-idx1-ubyte", train.targets), ("t10k-labels-idx1-ubyte", test.targets)):
-        if len(labels) and int(labels.max()) >= len(CLASS_NAMES):
+    arrays = {name: _read_idx(raw / name, images, counts[name]) for name, (_, images) in FILES.items()}
+    for name in ("train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"):
+        labels = arrays[name]
+        if int(labels.max()) >= len(CLASS_NAMES):
             raise DataError(f"{raw / name}: holds label {int(labels.max())}, but FashionMNIST has "
                             f"{len(CLASS_NAMES)} classes (0-9). {_REFETCH}")
-    return FashionMNIST(train.data, train.targets.long(), test.data, test.targets.long())
+    return FashionMNIST(arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"].long(),
+                        arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"].long())
 
 
 _REFETCH = "Delete the file so fmtui downloads it again, or point --data-dir at a good copy."
@@ -118,6 +118,18 @@ def _check_idx(path: Path, images: bool) -> int:
     if count == 0:
         raise DataError(f"{path}: holds no items. {_REFETCH}")
     return count
+
+
+def _read_idx(path: Path, images: bool, count: int) -> torch.Tensor:
+    """The ``count`` items of an IDX file that _check_idx has passed: (N, 28, 28) images or (N,) labels."""
+    header_size, item_size = (16, SIDE * SIDE) if images else (8, 1)
+    try:
+        data = np.fromfile(path, dtype=np.uint8, count=count * item_size, offset=header_size)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot be read ({exc}). {_REFETCH}") from None
+    if len(data) != count * item_size:  # it changed since it was checked
+        raise DataError(f"{path}: truncated while being read. {_REFETCH}")
+    return torch.from_numpy(data.reshape(count, SIDE, SIDE) if images else data)
 
 
 def _missing_message(data_dir: Path, missing: list[str], why: str) -> str:
@@ -183,13 +195,25 @@ def make_splits(data: FashionMNIST, *, val_size: int, train_subset: int, batch_s
                 device: torch.device) -> Splits:
     """Hold out a stratified validation split and move everything to ``device`` once."""
     n = len(data.train_labels)
+    labels = data.train_labels.numpy()
+    # A stratified split puts at least one image of each class on either side of it.
+    least = _classes(labels) if _stratify(labels) is not None else 1
     if val_size >= n:
         raise ConfigError(f"val_size = {val_size:,} is not smaller than the training file's {n:,} images: "
                           f"lower val_size in the preset.")
-    labels = data.train_labels.numpy()
+    if val_size < least or n - val_size < least:
+        side = "validation" if val_size < least else "training"
+        raise ConfigError(f"val_size = {val_size:,} leaves the {side} split of the training file's {n:,} images "
+                          f"with fewer images than its {least} classes: choose a val_size between {least:,} "
+                          f"and {n - least:,}.")
     train_idx, val_idx = train_test_split(np.arange(n), test_size=val_size, stratify=_stratify(labels),
                                           random_state=SPLIT_SEED)
     if train_subset and train_subset < len(train_idx):
+        least = _classes(labels[train_idx]) if _stratify(labels[train_idx]) is not None else 1
+        if train_subset < least or len(train_idx) - train_subset < least:
+            raise ConfigError(f"train_subset = {train_subset:,} cannot be drawn class by class from the "
+                              f"{len(train_idx):,} training images: choose between {least:,} and "
+                              f"{len(train_idx) - least:,}, or 0 for all of them.")
         train_idx, _ = train_test_split(train_idx, train_size=train_subset,
                                         stratify=_stratify(labels[train_idx]), random_state=SPLIT_SEED)
     if batch_size > len(train_idx):
@@ -208,6 +232,10 @@ def make_splits(data: FashionMNIST, *, val_size: int, train_subset: int, batch_s
 def test_split(data: FashionMNIST, device: torch.device) -> Split:
     """The 10,000 test images, whole and in file order, on ``device``."""
     return Split(data.test_images.unsqueeze(1).to(device), data.test_labels.to(device))
+
+
+def _classes(labels: np.ndarray) -> int:
+    return int((np.bincount(labels) > 0).sum())
 
 
 def _stratify(labels: np.ndarray) -> np.ndarray | None:

@@ -3,6 +3,7 @@ always agree."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -25,8 +26,10 @@ def _misfit(expected: dict[str, torch.Tensor], found: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def evaluate_checkpoint(checkpoint: Checkpoint, split: Split, device: torch.device) -> Evaluation:
-    """Load the checkpoint's weights into the model its config names and evaluate them on ``split``."""
+def evaluate_checkpoint(checkpoint: Checkpoint, split: Split, device: torch.device,
+                        keep_going: Callable[[], bool] = lambda: True) -> Evaluation:
+    """Load the checkpoint's weights into the model its config names and evaluate them on ``split``
+    (``keep_going``: as for core.loop.evaluate)."""
     config = checkpoint.config
     spec = model_spec(config.model)
     model = build_model(config)
@@ -39,4 +42,4 @@ def evaluate_checkpoint(checkpoint: Checkpoint, split: Split, device: torch.devi
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return evaluate(model, split, device=device, channels_last=spec.channels_last, tta_flip=config.tta_flip,
-                    cpu_bf16=config.cpu_bf16)
+                    cpu_bf16=config.cpu_bf16, keep_going=keep_going)

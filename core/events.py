@@ -149,7 +149,7 @@ class RunFinished(Event):
     test_accuracy: float | None  # None when interrupted before evaluation, or nothing was trained
     test_loss: float | None
     seconds: float
-    run_dir: str
+    run_dir: str | None  # None: stopped while the data loaded, before a record was begun
 
 
 @dataclass(frozen=True)

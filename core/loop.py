@@ -21,7 +21,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LRScheduler, O
 from core.augment import Augment
 from core.config import TrainConfig
 from core.data import Split, batches, normalize
-from core.errors import DeviceError
+from core.errors import ConfigError, DeviceError
 
 EVAL_BATCH_SIZE = 1000
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports (about ten a second)
@@ -40,6 +40,29 @@ def resolve_device(name: str) -> torch.device:
             raise DeviceError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
                               f"numbered from 0.")
     return torch.device(name)
+
+
+def check_compiler(device: torch.device) -> None:
+    """torch.compile's default backend generates C++ (on a CPU) or Triton (on a GPU) and needs a compiler
+    for it; without one the run would fail at its first batch, after the data had loaded."""
+    try:
+        if device.type == "cuda":
+            from torch.utils._triton import has_triton
+
+            missing = "" if has_triton() else "Triton (pip install triton)"
+        else:
+            from torch._inductor.cpp_builder import get_cpp_compiler
+
+            try:
+                get_cpp_compiler()
+                missing = ""
+            except RuntimeError:  # InvalidCxxCompiler
+                missing = "a C++ compiler (g++ or clang++ on the PATH, or one named by $CXX)"
+    except (ImportError, AttributeError):
+        return  # PyTorch moved these private helpers: the first batch will say what is missing
+    if missing:
+        raise ConfigError(f"compile = true: torch.compile needs {missing} on this machine and finds none. "
+                          f"Install it, or set compile = false.")
 
 
 def autocast(device: torch.device, cpu_bf16: bool = False) -> contextlib.AbstractContextManager:
@@ -155,6 +178,10 @@ def _mean(total: torch.Tensor, count: int) -> float:
     return total.item() / count if count else float("nan")
 
 
+class Abandoned(Exception):
+    """An evaluation stopped part-way because the run must end now (its ``keep_going`` said so)."""
+
+
 @dataclass(frozen=True)
 class Evaluation:
     loss: float
@@ -165,12 +192,18 @@ class Evaluation:
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, split: Split, *, device: torch.device, channels_last: bool,
-             tta_flip: bool = False, cpu_bf16: bool = False) -> Evaluation:
-    """Loss, accuracy and predictions on a whole split, with optional mirror-image averaging."""
+             tta_flip: bool = False, cpu_bf16: bool = False,
+             keep_going: Callable[[], bool] = lambda: True) -> Evaluation:
+    """Loss, accuracy and predictions on a whole split, with optional mirror-image averaging.
+
+    ``keep_going`` is asked before each batch (the test split of a CNN takes seconds on a CPU); when it
+    says no, Abandoned is raised."""
     model.eval()
     loss_sum = torch.zeros((), device=device)
     predictions = []
     for xb, yb in batches(split, EVAL_BATCH_SIZE):
+        if not keep_going():
+            raise Abandoned
         x = prepare_inputs(xb, channels_last)
         with autocast(device, cpu_bf16):
             logits = model(x)

@@ -7,27 +7,36 @@
         summary.json            preset, status, best_epoch, test_accuracy, epochs, ...
         best.pt                 best weights (by validation loss) and their config: `fmtui eval` reads it
         last.pt                 full training state after the last complete epoch: `--resume` reads it
+        run.lock                held (flock) by the process writing the run, for as long as it lives
 
-A file is written to a temporary name beside it, flushed to disk, then renamed over the old one,
-so a process killed at any moment leaves every file either as it was or as it was meant to be.
+Every file is written through a temporary file and a rename (core.files), so a process killed at
+any moment leaves it either as it was or as it was meant to be. The files of one epoch are all written before any is renamed, so a disk that fills up mid-epoch leaves
+the record as the previous epoch left it, summary included. What is read back is checked for shape
+(core.schema): a damaged record is reported, naming the file, never half-used.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import socket
-from collections.abc import Callable
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from core.config import TrainConfig
 from core.errors import ConfigError, RecordError
+from core.files import Writer, atomic_write_all, atomic_write_json, csv_text, json_bytes, read_json, text_bytes, \
+    torch_bytes, torch_load
 from core.events import EpochEnded
+from core import schema
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; liveness cannot be told there (is_live answers None)
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     import torch
@@ -38,49 +47,7 @@ if TYPE_CHECKING:
 CHECKPOINT_FORMAT = "fmtui-checkpoint"
 STATE_FORMAT = "fmtui-training-state"
 FORMAT_VERSION = 1
-HISTORY_FIELDS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds",
-                  "images_per_second")
-
-
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write ``path`` through a temporary file and a rename; never leaves a partial file behind."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise RecordError(f"cannot write {path}: {exc.strerror or exc}. Free some space or choose another "
-                          f"directory with --runs-dir.") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
-
-
-def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecordError(f"{path} does not exist.") from None
-    except (OSError, ValueError) as exc:
-        raise RecordError(f"{path} cannot be read: {exc}.") from None
-
-
-def _csv_text(rows: list[list[Any]]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue()
+HISTORY_FIELDS = tuple(schema.HISTORY_FIELDS)  # metrics.csv's columns, in order
 
 
 class RunRecord:
@@ -129,23 +96,45 @@ class RunRecord:
         atomic_write_json(self.config_path, config.to_dict())
 
     def write_history(self, history: list[dict[str, Any]]) -> None:
-        atomic_write_text(self.jsonl_path, "".join(json.dumps(row) + "\n" for row in history))
-        rows = [list(HISTORY_FIELDS)] + [[row[k] for k in HISTORY_FIELDS] for row in history]
-        atomic_write_text(self.csv_path, _csv_text(rows))
+        atomic_write_all(self._history_files(history))
 
     def write_confusion(self, confusion: Any, class_names: tuple[str, ...]) -> None:
-        rows = [["true \\ predicted", *class_names]]
-        rows += [[name, *map(int, row)] for name, row in zip(class_names, confusion)]
-        atomic_write_text(self.confusion_path, _csv_text(rows))
+        atomic_write_all([self._confusion_file(confusion, class_names)])
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         atomic_write_json(self.summary_path, summary)
 
     def save_best(self, checkpoint: dict[str, Any]) -> None:
-        _save_torch(self.best_path, checkpoint)
+        atomic_write_all([(self.best_path, torch_bytes(checkpoint))])
 
     def save_state(self, state: dict[str, Any]) -> None:
-        _save_torch(self.state_path, state)
+        atomic_write_all([(self.state_path, torch_bytes(state))])
+
+    def write_epoch(self, history: list[dict[str, Any]], state: dict[str, Any], summary: dict[str, Any],
+                    best: dict[str, Any] | None = None) -> None:
+        """An epoch's files as one change. Renamed best weights first and the summary last: a process
+        killed between two renames leaves files at most one epoch ahead of the summary, which a resume
+        recomputes exactly."""
+        files = [(self.best_path, torch_bytes(best))] if best is not None else []
+        files += self._history_files(history)
+        files += [(self.state_path, torch_bytes(state)), (self.summary_path, json_bytes(summary))]
+        atomic_write_all(files)
+
+    def write_outcome(self, summary: dict[str, Any], confusion: Any = None,
+                      class_names: tuple[str, ...] = ()) -> None:
+        """The run's final summary, with the test confusion matrix when there is one, as one change."""
+        files = [self._confusion_file(confusion, class_names)] if confusion is not None else []
+        atomic_write_all(files + [(self.summary_path, json_bytes(summary))])
+
+    def _history_files(self, history: list[dict[str, Any]]) -> list[tuple[Path, Writer]]:
+        rows = [list(HISTORY_FIELDS)] + [[row[k] for k in HISTORY_FIELDS] for row in history]
+        return [(self.jsonl_path, text_bytes("".join(json.dumps(row) + "\n" for row in history))),
+                (self.csv_path, text_bytes(csv_text(rows)))]
+
+    def _confusion_file(self, confusion: Any, class_names: tuple[str, ...]) -> tuple[Path, Writer]:
+        rows = [["true \\ predicted", *class_names]]
+        rows += [[name, *map(int, row)] for name, row in zip(class_names, confusion)]
+        return self.confusion_path, text_bytes(csv_text(rows))
 
     def remove_stale_temporaries(self) -> None:
         """Delete temporary files a killed process left mid-write (the records themselves are whole)."""
@@ -155,10 +144,12 @@ class RunRecord:
     # --- reading -------------------------------------------------------------------------------
 
     def read_summary(self) -> dict[str, Any]:
-        return read_json(self.summary_path)
+        return schema.check_summary(read_json(self.summary_path), self.summary_path)
 
     def read_config(self) -> TrainConfig:
         values = read_json(self.config_path)
+        if not isinstance(values, dict):
+            raise RecordError(f"{self.config_path} is unreadable: it does not hold the object fmtui writes.")
         try:
             return TrainConfig.from_dict(values, str(self.config_path))
         except ConfigError as exc:
@@ -168,34 +159,32 @@ class RunRecord:
         if not self.jsonl_path.exists():
             return []
         try:
-            return [json.loads(line) for line in self.jsonl_path.read_text().splitlines() if line.strip()]
-        except (OSError, ValueError) as exc:
+            rows = [json.loads(line) for line in self.jsonl_path.read_text(encoding="utf-8").splitlines()
+                    if line.strip()]
+        except (OSError, ValueError, RecursionError) as exc:
             raise RecordError(f"{self.jsonl_path} cannot be read: {exc}.") from None
+        return schema.check_history(rows, self.jsonl_path)
 
     def replay_epochs(self, epochs: int, before: int) -> list[EpochEnded]:
         """The recorded epochs up to ``before`` as the events that reported them, for a view of a
         resumed run that should show its whole history (``epochs``: the run's planned total)."""
         events, best, best_loss, elapsed = [], 0, float("inf"), 0.0
-        try:
-            for row in self.read_history():
-                if row["epoch"] >= before:
-                    break
-                if row["val_loss"] < best_loss:  # the trainer's own rule: strictly lower validation loss
-                    best, best_loss = row["epoch"], row["val_loss"]
-                elapsed += row["seconds"]
-                fields = {key: row[key] for key in ("epoch", "train_loss", "train_accuracy", "val_loss",
-                                                    "val_accuracy", "lr", "seconds", "images_per_second")}
-                events.append(EpochEnded(epochs=epochs, best_epoch=best, elapsed_seconds=elapsed, **fields))
-        except (KeyError, TypeError) as exc:
-            raise RecordError(f"{self.jsonl_path} lacks a field fmtui writes ({exc}).") from None
+        for row in self.read_history():
+            if row["epoch"] >= before:
+                break
+            if row["val_loss"] < best_loss:  # the trainer's own rule: strictly lower validation loss
+                best, best_loss = row["epoch"], row["val_loss"]
+            elapsed += row["seconds"]
+            fields = {key: row[key] for key in HISTORY_FIELDS}
+            events.append(EpochEnded(epochs=epochs, best_epoch=best, elapsed_seconds=elapsed, **fields))
         return events
 
     def load_state(self) -> dict[str, Any]:
-        state = _torch_load(self.state_path, "training state",
+        state = torch_load(self.state_path, "training state",
                             "Only the best weights remain (best.pt, for fmtui eval); start a new run instead.")
         if state.get("format") != STATE_FORMAT:
             raise RecordError(f"{self.state_path} is not an fmtui training state.")
-        return state
+        return schema.check_state(state, self.state_path)
 
 
 def new_summary(record: RunRecord, config: TrainConfig, started: datetime, device: str,
@@ -210,26 +199,144 @@ def new_summary(record: RunRecord, config: TrainConfig, started: datetime, devic
     }
 
 
-def effective_status(summary: dict[str, Any]) -> str:
-    """The recorded status, except that a 'running' run whose process is gone was killed."""
-    status = summary.get("status", "unknown")
-    if status == "running" and summary.get("host") == socket.gethostname():
+# --- liveness: is a process writing this run now? -------------------------------------------------
+
+LOCK_NAME = "run.lock"
+
+
+class RunLock:
+    """The right to write one run directory, held by the process training it for as long as it runs.
+
+    An flock on ``<run>/run.lock``. The operating system drops it when the process ends, however it
+    ends (SIGKILL, a crash, a container stopped), so a lock that cannot be taken means a live writer
+    and one that can means none: no PID to outlive its process or to be reused (a container's PID 1
+    is alive to every process that asks). Holders write "PID HOST" into the file, for people.
+
+        with RunLock(run_dir):        # RecordError at once if another process holds it
+            ...write the record...
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / LOCK_NAME
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        if fcntl is None or self._fd is not None:
+            return
         try:
-            os.kill(int(summary["pid"]), 0)
-        except ProcessLookupError:
-            return "killed"
-        except (OSError, KeyError, TypeError, ValueError):
-            pass
-    return status
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise RecordError(f"cannot lock {self.path}: {exc.strerror or exc}.") from None
+        try:
+            # is_live() probes with a shared lock for a few microseconds: retry briefly rather than
+            # take a probe for a writer.
+            for _ in range(40):
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    time.sleep(0.025)
+            else:
+                holder = _holder(fd)
+                raise RecordError(f"{self.path.parent} is being written by another fmtui process{holder}; "
+                                  f"wait for it to end, or stop it first.")
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        except OSError as exc:
+            os.close(fd)
+            raise RecordError(f"cannot lock {self.path}: {exc.strerror or exc}.") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the lock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+def _holder(fd: int) -> str:
+    try:
+        pid, _, host = os.pread(fd, 200, 0).decode("utf-8", "replace").strip().partition(" ")
+    except OSError:
+        return ""
+    return f" (process {pid} on {host})" if pid.isascii() and pid.isdecimal() and host else ""
+
+
+def lock_holder(run_dir: Path) -> str:
+    """" (process PID on HOST)" as the lock's last holder wrote it, for messages; empty if unknown."""
+    try:
+        fd = os.open(Path(run_dir) / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        return _holder(fd)
+    finally:
+        os.close(fd)
+
+
+def is_live(run_dir: Path) -> bool | None:
+    """Whether a process holds the run's lock now: True or False, None where it cannot be told (no
+    flock on this system, or the lock file cannot be opened). A run with no lock file has no writer."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(Path(run_dir) / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # also drops the probe's shared lock
+
+
+def effective_status(summary: dict[str, Any], run_dir: Path) -> str:
+    """The recorded status, corrected by the run's lock: a run whose lock is held is running whatever its
+    summary says (a resume loading its data), and a 'running' run whose lock is free was killed. A
+    record written on another machine says so rather than guess (its lock may not be visible here)."""
+    status = summary.get("status", "unknown")
+    live = is_live(run_dir)
+    if live:
+        return "running"
+    if status != "running" or live is None:
+        return status
+    host = summary.get("host")
+    if isinstance(host, str) and host and host != socket.gethostname():
+        return f"running on {host}"
+    return "killed"
+
+
+def current_summary(record: RunRecord) -> dict[str, Any]:
+    """A run's summary with its effective status (running, killed, ...); RecordError if unreadable."""
+    summary = record.read_summary()
+    return {**summary, "status": effective_status(summary, record.path)}
 
 
 def run_summary(record: RunRecord) -> dict[str, Any]:
-    """A run's summary with its effective status, or status 'unreadable' and the error, for listing runs."""
+    """As current_summary, but an unreadable record is listed as such: status 'unreadable', with why."""
     try:
-        summary = record.read_summary()
+        return current_summary(record)
     except RecordError as exc:
         return {"status": "unreadable", "error": str(exc)}
-    return {**summary, "status": effective_status(summary)}
 
 
 def list_runs(runs_dir: Path) -> list[RunRecord]:
@@ -277,38 +384,18 @@ def load_checkpoint(path: Path) -> Checkpoint:
     path = Path(path)
     if path.is_dir():
         path = RunRecord(path).best_path
-    raw = _torch_load(path, "checkpoint", CHECKPOINT_HINT)
+    raw = torch_load(path, "checkpoint", CHECKPOINT_HINT)
     if raw.get("format") != CHECKPOINT_FORMAT or not isinstance(raw.get("model"), dict):
         raise RecordError(f"{path} is not an fmtui checkpoint. {CHECKPOINT_HINT}")
     if raw.get("version") != FORMAT_VERSION:
         raise RecordError(f"{path} was written by an incompatible fmtui (checkpoint version "
-                          f"{raw.get('version')}, this fmtui reads {FORMAT_VERSION}).")
+                          f"{raw.get('version')!r:.20}, this fmtui reads {FORMAT_VERSION}).")
+    schema.check_fields(raw, {"epoch": schema.EPOCH}, str(path))
+    schema.check_tensors(raw["model"], str(path))
+    if not isinstance(raw.get("config"), dict):
+        raise RecordError(f"{path} is unreadable: its config is not the object fmtui writes.")
     try:
         config = TrainConfig.from_dict(raw["config"], f"{path} (config)")
     except ConfigError as exc:
         raise RecordError(f"{exc} The checkpoint does not match this fmtui.") from None
-    return Checkpoint(path, config, raw["model"], int(raw.get("epoch", 0)))
-
-
-def _save_torch(path: Path, obj: dict[str, Any]) -> None:
-    import torch
-
-    atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def _torch_load(path: Path, what: str, hint: str) -> dict[str, Any]:
-    """Read a torch file written by fmtui; ``hint`` tells a person where the right file is."""
-    import torch
-
-    if not path.exists():
-        raise RecordError(f"{what} {path} does not exist. {hint}")
-    try:
-        # weights_only: a checkpoint is data, never code to run.
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many kinds (pickle, zip, runtime) for a damaged file
-        # PyTorch's own message is long and about its loader; --debug shows it, chained.
-        raise RecordError(f"{path} is not a readable {what}: it is damaged or was not written by fmtui. "
-                          f"{hint}") from exc
-    if not isinstance(obj, dict):
-        raise RecordError(f"{path} is not an fmtui {what}. {hint}")
-    return obj
+    return Checkpoint(path, config, raw["model"], raw["epoch"])

@@ -8,87 +8,55 @@
 
 Stopping takes effect at the next batch boundary and still ends the run properly: the best
 weights are evaluated on the test split and the record is completed. An interrupted run (a signal)
-skips the test evaluation so the process can exit promptly; it can be resumed from its last
-complete epoch.
+skips or abandons the test evaluation so the process can exit promptly; it can be resumed from its
+last complete epoch. A second interrupt (``hurry``) also abandons a validation in progress. Either
+way the record is written whole before the run ends, and a run interrupted before its record was
+begun (while its data loaded) leaves none.
+
+The run directory's lock (core.records.RunLock) is held from before the data loads (a resume) or
+from the directory's creation (a new run) until the record is final.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from core.config import TrainConfig
+from core.control import Control
 from core.data import CLASS_NAMES, FashionMNIST, Splits, default_data_dir, load_fashion_mnist, make_splits
-from core.errors import FmtuiError, RecordError
+from core.errors import FmtuiError
 from core.evaluation import evaluate_checkpoint
 from core.events import (BatchEnded, Diverged, EarlyStopped, EpochEnded, Evaluated, Event, EventBus, Paused,
                          Resumed, RunFailed, RunFinished, RunStarted, StopRequested, Subscriber, TestStarted)
-from core.loop import (Evaluation, evaluate, make_optimizer, make_scheduler, resolve_device, train_one_epoch)
+from core.loop import (Abandoned, Evaluation, check_compiler, evaluate, make_optimizer, make_scheduler,
+                       resolve_device, train_one_epoch)
 from core.metrics import Report, classification_report
 from core.models import build_model, count_parameters, model_spec
-from core.records import (FORMAT_VERSION, STATE_FORMAT, RunRecord, effective_status, load_checkpoint,
-                          make_checkpoint, new_summary)
+from core.records import RunLock, RunRecord, load_checkpoint, make_checkpoint, new_summary
+from core.state import (RESUMABLE, Progress, check_matches, finished_training, restore, resume_config,
+                        snapshot)
 
-RESUMABLE = ("interrupted", "stopped", "failed", "killed", "running")  # running: on another machine
+__all__ = ["Outcome", "RESUMABLE", "Trainer", "resume_config"]
 
 
 @dataclass(frozen=True)
 class Outcome:
     status: str  # finished, stopped, interrupted, diverged or failed
-    run_dir: Path | None
+    run_dir: Path | None  # None when the run ended before its record was begun
     test_accuracy: float | None
     error: str | None = None
     user_error: bool = False
-
-
-class _Control:
-    """Pause and stop requests from other threads, honoured at batch boundaries."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._unpaused = threading.Event()
-        self._unpaused.set()
-        self.stop_reason: str | None = None
-
-    def pause(self) -> bool:
-        with self._lock:
-            if self.stop_reason or not self._unpaused.is_set():
-                return False
-            self._unpaused.clear()
-            return True
-
-    def resume(self) -> bool:
-        with self._lock:
-            if self._unpaused.is_set():
-                return False
-            self._unpaused.set()
-            return True
-
-    def stop(self, reason: str) -> bool:
-        with self._lock:
-            first = self.stop_reason is None
-            # An interrupt outranks a plain stop: the process is about to go away.
-            if first or reason == "interrupted":
-                self.stop_reason = reason
-            self._unpaused.set()
-            return first
-
-    @property
-    def paused(self) -> bool:
-        return not self._unpaused.is_set()
-
-    def wait_until_unpaused(self) -> None:
-        self._unpaused.wait()
 
 
 class Trainer:
@@ -101,10 +69,11 @@ class Trainer:
         self.resume_record = resume
         self.bus = bus or EventBus()
         self._data = data
-        self._control = _Control()
+        self._control = Control()
         self._thread: threading.Thread | None = None
         self._outcome: Outcome | None = None
         self._record: RunRecord | None = None
+        self._lock: RunLock | None = None  # the run directory's, once there is one
         self._epoch = self._batch = 0
 
     # --- controls, callable from any thread --------------------------------------------------------
@@ -123,8 +92,20 @@ class Trainer:
         self._control.resume()
 
     def stop(self, reason: str = "stopped") -> None:
-        if self._control.stop(reason) or reason == "interrupted":
+        """End the run at the next batch boundary: "stopped" (a person asked: the best weights are still
+        tested) or "interrupted" (a signal: not tested, resumable)."""
+        if self._control.stop(reason):
             self._emit(StopRequested(reason))
+
+    def hurry(self) -> bool:
+        """A second interrupt: abandon the epoch or evaluation in progress as well; the record keeps the
+        last complete epoch. True when no record has been begun (the data is still loading), so the
+        process may exit at once without waiting for this thread."""
+        return self._control.rush()
+
+    def fail(self, error: FmtuiError) -> None:
+        """End the run as failed with ``error`` at its next batch boundary (say, its output was lost)."""
+        self._control.fail(error)
 
     @property
     def paused(self) -> bool:
@@ -147,7 +128,6 @@ class Trainer:
 
     def run(self) -> Outcome:
         """Train to the end in this thread. Never raises: failures become a RunFailed event."""
-        record = None
         try:
             self._outcome = self._run()
         except Exception as exc:
@@ -159,11 +139,24 @@ class Trainer:
             self._emit(RunFailed(message, user_error, str(record.path) if record else None,
                                  "" if user_error else traceback.format_exc()))
             self._outcome = Outcome("failed", record.path if record else None, None, message, user_error)
+        finally:
+            if self._lock is not None:
+                self._lock.release()  # the record is final
         return self._outcome
 
     def _run(self) -> Outcome:
         config = self.config
+        resume = self.resume_record
+        state = None
+        if resume is not None:
+            # Locked before anything loads: a second resume of this run stops here, not after its data.
+            self._lock = RunLock(resume.path)
+            self._lock.acquire()
+            state = resume.load_state()
+            check_matches(state, config, resume)
         device = resolve_device(config.device)
+        if config.compile:
+            check_compiler(device)
         spec = model_spec(config.model)
         torch.manual_seed(config.seed)  # weights and dropout
         # Built before the data loads: a setting the model cannot use (or missing pretrained weights)
@@ -172,7 +165,6 @@ class Trainer:
         data = self._data if self._data is not None else load_fashion_mnist(self.data_dir)
         splits = make_splits(data, val_size=config.val_size, train_subset=config.train_subset,
                              batch_size=config.batch_size, device=device)
-        state = self.resume_record.load_state() if self.resume_record else None
 
         generator = torch.Generator().manual_seed(config.seed)  # shuffling and augmentation
         if device.type == "cuda":
@@ -186,22 +178,13 @@ class Trainer:
         ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
                if config.ema else None)
         forward = torch.compile(model) if config.compile else model
-        progress = _Progress()
+        progress = Progress()
         if state is not None:
-            _restore(state, model, ema, optimizer, scheduler, generator, device, progress)
+            restore(state, model, ema, optimizer, scheduler, generator, device, progress, resume)
 
-        started = datetime.now().astimezone()
-        if self.resume_record is not None:
-            record = self.resume_record
-            record.remove_stale_temporaries()
-            summary = record.read_summary()
-            summary.update(status="running", pid=os.getpid(), error=None, ended_at=None, device=str(device))
-        else:
-            record = RunRecord.create(self.runs_dir, config.preset, started)
-            summary = new_summary(record, config, started, str(device), count_parameters(model))
-            record.write_config(config)
-        self._record = record
-        record.write_summary(summary)
+        if not self._control.begin_recording():
+            return self._ended_before_start(progress)
+        record, summary = self._begin_record(config, device, count_parameters(model))
 
         first_epoch = progress.epoch + 1
         self._emit(RunStarted(
@@ -213,7 +196,9 @@ class Trainer:
 
         run_start = time.perf_counter()
         status = "finished"
-        for epoch in range(first_epoch, config.epochs + 1):
+        # A resumed run that had already stopped early goes straight to its test.
+        last_epoch = progress.epoch if finished_training(progress, config) else config.epochs
+        for epoch in range(first_epoch, last_epoch + 1):
             self._epoch = epoch
             if hasattr(model, "freeze_backbone"):  # pretrained layers wait while a new head settles
                 model.freeze_backbone(epoch <= config.freeze_epochs)
@@ -232,15 +217,20 @@ class Trainer:
                 break
             eval_model = ema.module if ema is not None else model
             val_start = time.perf_counter()
-            val = evaluate(eval_model, splits.val, device=device, channels_last=spec.channels_last,
-                           tta_flip=config.tta_flip, cpu_bf16=config.cpu_bf16)
+            try:
+                val = evaluate(eval_model, splits.val, device=device, channels_last=spec.channels_last,
+                               tta_flip=config.tta_flip, cpu_bf16=config.cpu_bf16, keep_going=self._keep_validating)
+            except Abandoned:  # a second interrupt: this epoch is given up, the record keeps the last
+                status = "interrupted"
+                break
             seconds = result.seconds + time.perf_counter() - val_start
             progress.elapsed += seconds
             improved = val.loss < progress.best_val_loss
+            best = None
             if improved:
                 progress.best_epoch, progress.best_val_loss, progress.best_val_accuracy = epoch, val.loss, val.accuracy
                 progress.bad_epochs = 0
-                record.save_best(make_checkpoint(config, eval_model.state_dict(), epoch, val.loss, val.accuracy))
+                best = make_checkpoint(config, eval_model.state_dict(), epoch, val.loss, val.accuracy)
             else:
                 progress.bad_epochs += 1
             row = {"epoch": epoch, "train_loss": result.loss, "train_accuracy": result.accuracy,
@@ -248,10 +238,11 @@ class Trainer:
                    "seconds": seconds, "images_per_second": result.images / max(result.seconds, 1e-9)}
             progress.history.append(row)
             progress.epoch = epoch
-            record.write_history(progress.history)
-            record.save_state(_snapshot(config, model, ema, optimizer, scheduler, generator, device, progress))
+            # One change on disk: a full disk leaves the record as the previous epoch left it.
+            record.write_epoch(progress.history,
+                               snapshot(config, model, ema, optimizer, scheduler, generator, device, progress),
+                               {**summary, **_summary_progress(progress)}, best)
             summary.update(_summary_progress(progress))
-            record.write_summary(summary)
             self._emit(EpochEnded(epochs=config.epochs, best_epoch=progress.best_epoch,
                                   elapsed_seconds=progress.elapsed, **row))
             self._emit(_evaluated("validation", epoch, val))
@@ -265,25 +256,71 @@ class Trainer:
         test = None
         if status != "interrupted" and progress.best_epoch:
             self._emit(TestStarted(progress.best_epoch, len(splits.test)))
-            test = self._evaluate_best(record, splits, device)
-            record.write_confusion(test.report.confusion, CLASS_NAMES)
-            self._emit(_evaluated("test", progress.best_epoch, test.evaluation, test.report))
+            try:
+                test = self._evaluate_best(record, splits, device)
+            except Abandoned:
+                pass
+        if self._control.seal() == "interrupted":
+            # Interrupted during the test (or just after it): the run ends interrupted, untested, as
+            # its log said; resuming it runs the test.
+            status, test = "interrupted", None
         summary.update(_summary_progress(progress), status=status,
                        test_accuracy=test.evaluation.accuracy if test else None,
                        test_loss=test.evaluation.loss if test else None,
                        ended_at=datetime.now().astimezone().isoformat(timespec="seconds"),
                        duration_seconds=summary.get("duration_seconds", 0.0) + time.perf_counter() - run_start)
-        record.write_summary(summary)
+        record.write_outcome(summary, *((test.report.confusion, CLASS_NAMES) if test else ()))
+        if test:
+            self._emit(_evaluated("test", progress.best_epoch, test.evaluation, test.report))
         self._emit(RunFinished(
             status=status, epochs_completed=progress.epoch, best_epoch=progress.best_epoch or None,
             best_val_accuracy=progress.best_val_accuracy, test_accuracy=summary["test_accuracy"],
             test_loss=summary["test_loss"], seconds=summary["duration_seconds"], run_dir=str(record.path)))
         return Outcome(status, record.path, summary["test_accuracy"])
 
+    def _begin_record(self, config: TrainConfig, device: torch.device, parameters: int) -> tuple[RunRecord, dict]:
+        """Open the run's record: a new directory (locked from its creation), or the resumed one (locked
+        since before its data loaded) marked running again."""
+        started = datetime.now().astimezone()
+        if self.resume_record is not None:
+            record = self.resume_record
+            record.remove_stale_temporaries()  # safe: we hold the lock, so no one else is writing them
+            summary = record.read_summary()
+            summary.update(status="running", pid=os.getpid(), error=None, ended_at=None, device=str(device))
+            record.write_summary(summary)
+            self._record = record
+            return record, summary
+        record = RunRecord.create(self.runs_dir, config.preset, started)
+        self._lock = RunLock(record.path)
+        try:
+            self._lock.acquire()
+            summary = new_summary(record, config, started, str(device), parameters)
+            record.write_config(config)
+            record.write_summary(summary)
+        except BaseException:
+            # Not yet a record (no summary): leave no empty directory behind.
+            self._lock.release()
+            shutil.rmtree(record.path, ignore_errors=True)
+            raise
+        self._record = record
+        return record, summary
+
+    def _ended_before_start(self, progress: Progress) -> Outcome:
+        """Stopped while the data loaded: nothing was trained, so nothing is recorded (a resumed run's
+        record is left exactly as it was)."""
+        status = self._control.stop_reason or "interrupted"
+        run_dir = self.resume_record.path if self.resume_record is not None else None
+        self._control.seal()
+        self._emit(RunFinished(status=status, epochs_completed=progress.epoch,
+                               best_epoch=progress.best_epoch or None, best_val_accuracy=progress.best_val_accuracy,
+                               test_accuracy=None, test_loss=None, seconds=0.0,
+                               run_dir=str(run_dir) if run_dir else None))
+        return Outcome(status, run_dir, None)
+
     def _evaluate_best(self, record: RunRecord, splits: Splits, device: torch.device) -> _TestResult:
         """Evaluate best.pt exactly as `fmtui eval` does, so the two always agree."""
         checkpoint = load_checkpoint(record.best_path)
-        evaluation = evaluate_checkpoint(checkpoint, splits.test, device)
+        evaluation = evaluate_checkpoint(checkpoint, splits.test, device, keep_going=self._keep_testing)
         return _TestResult(evaluation, classification_report(evaluation.labels, evaluation.predictions,
                                                              len(CLASS_NAMES)))
 
@@ -292,12 +329,22 @@ class Trainer:
     def _emit(self, event: Event) -> None:
         self.bus.publish(event)
 
+    def _keep_validating(self) -> bool:
+        self._control.check()
+        return not self._control.hurry  # a first interrupt lets the epoch's validation finish and be saved
+
+    def _keep_testing(self) -> bool:
+        self._control.check()
+        return self._control.stop_reason != "interrupted"
+
     def _at_batch_boundary(self, batch: int) -> tuple[bool, float]:
         self._batch = batch
+        self._control.check()
         if self._control.paused:
             began = time.perf_counter()
             self._emit(Paused(self._epoch, batch))
             self._control.wait_until_unpaused()
+            self._control.check()
             if self._control.stop_reason:
                 return True, time.perf_counter() - began
             self._emit(Resumed(self._epoch, batch))
@@ -305,7 +352,7 @@ class Trainer:
         return self._control.stop_reason is not None, 0.0
 
     def _report_batch(self, epoch: int, batch: int, batches: int, loss: float, images: int, seconds: float,
-                      progress: _Progress, steps_per_epoch: int) -> None:
+                      progress: Progress, steps_per_epoch: int) -> None:
         # Elapsed time covers every epoch since the run began (a resumed run's earlier ones too), so
         # the pace is taken over the same span.
         elapsed = progress.elapsed + seconds
@@ -325,22 +372,6 @@ class Trainer:
             pass  # the failure being reported may be this very disk; the event still carries it
 
 
-@dataclass
-class _Progress:
-    """What the run has achieved so far; saved with the training state."""
-
-    epoch: int = 0  # last complete epoch
-    best_epoch: int = 0
-    best_val_loss: float = float("inf")
-    best_val_accuracy: float | None = None
-    bad_epochs: int = 0
-    elapsed: float = 0.0
-    history: list[dict[str, Any]] | None = None
-
-    def __post_init__(self) -> None:
-        self.history = self.history or []
-
-
 @dataclass(frozen=True)
 class _TestResult:
     evaluation: Evaluation
@@ -355,7 +386,7 @@ def _evaluated(split: str, epoch: int, evaluation: Evaluation, report: Report | 
                      recall=tuple(float(r) for r in report.recall), class_names=CLASS_NAMES)
 
 
-def _summary_progress(progress: _Progress) -> dict[str, Any]:
+def _summary_progress(progress: Progress) -> dict[str, Any]:
     return {"epochs": progress.epoch, "best_epoch": progress.best_epoch or None,
             "best_val_loss": progress.best_val_loss if progress.best_epoch else None,
             "best_val_accuracy": progress.best_val_accuracy}
@@ -365,48 +396,3 @@ def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     return f"cpu ({torch.get_num_threads()} threads)"
-
-
-def _snapshot(config: TrainConfig, model: nn.Module, ema: nn.Module | None, optimizer: Any, scheduler: Any,
-              generator: torch.Generator, device: torch.device, progress: _Progress) -> dict[str, Any]:
-    """Everything needed to continue after this epoch as if the run had never stopped."""
-    return {
-        "format": STATE_FORMAT, "version": FORMAT_VERSION, "config": config.to_dict(),
-        "model": model.state_dict(), "ema": ema.state_dict() if ema is not None else None,
-        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-        "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-        "progress": {k: v for k, v in vars(progress).items()},
-    }
-
-
-def _restore(state: dict[str, Any], model: nn.Module, ema: nn.Module | None, optimizer: Any, scheduler: Any,
-             generator: torch.Generator, device: torch.device, progress: _Progress) -> None:
-    model.load_state_dict(state["model"])
-    if ema is not None and state.get("ema") is not None:
-        ema.load_state_dict(state["ema"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    generator.set_state(state["generator"])
-    torch.set_rng_state(state["torch_rng"])
-    if device.type == "cuda" and state.get("cuda_rng") is not None:
-        torch.cuda.set_rng_state(state["cuda_rng"], device)
-    for key, value in state["progress"].items():
-        setattr(progress, key, value)
-
-
-def resume_config(record: RunRecord, device: str | None = None) -> TrainConfig:
-    """The configuration to continue a run with; only the device may change."""
-    summary = record.read_summary()
-    status = effective_status(summary)
-    if status == "running":
-        raise RecordError(f"{record.path} is still being trained by process {summary.get('pid')} on this machine; "
-                          f"stop that process first.")
-    if status not in RESUMABLE:
-        raise RecordError(f"{record.path} has status '{summary.get('status')}'; only interrupted, stopped or "
-                          f"failed runs can be resumed.")
-    if not record.state_path.exists():
-        raise RecordError(f"{record.path} has no complete epoch to resume from ({record.state_path.name} is "
-                          f"missing); start a new run instead.")
-    config = record.read_config()
-    return replace(config, device=device) if device else config

@@ -144,6 +144,11 @@ class FakeTrainer:
             self.bus.publish(StopRequested(reason))
             self._stop.set()
 
+    def hurry(self) -> bool:
+        self.ending_seconds = 0.0
+        self.stop("interrupted")
+        return False
+
     @property
     def paused(self) -> bool:
         return self._paused

@@ -69,7 +69,7 @@ STATUS_STYLE = {"finished": "green", "stopped": "yellow", "interrupted": "yellow
 
 def status_text(status: str) -> Text:
     """A run's status, coloured: green done, yellow resumable, red lost or broken."""
-    return Text(status, style=STATUS_STYLE.get(status, "white"))
+    return Text(status, style=STATUS_STYLE.get(status.split()[0], "white"))  # "running on HOST" too
 
 
 def preset_text(info: PresetInfo) -> Text:

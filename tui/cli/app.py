@@ -3,22 +3,25 @@ which turns errors into messages and exit codes."""
 
 from __future__ import annotations
 
+import errno
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
 from core.errors import FmtuiError
 from tui import exits
+from tui.streams import CLOSED_ERRNOS, EXIT_CLOSED, console, discard
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Train FashionMNIST classifiers and watch them learn, in the terminal.")
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay one greppable line
+err = console(stderr=True, soft_wrap=True)  # messages stay one greppable line
 
 DataDir = Annotated[Optional[Path], typer.Option(
     "--data-dir", help="Where FashionMNIST lives (or is downloaded to). Default: $FMTUI_DATA, else ~/.cache/fmtui.",
@@ -36,15 +39,36 @@ def guarded(debug: bool, action: Callable[[], int]) -> None:
     except FmtuiError as exc:
         if debug:
             traceback.print_exc()
-        err.print(f"[red]error:[/red] {exc}", markup=True)
-        code = exits.USAGE
+        code = _tell(Text.assemble(("error:", "red"), f" {exc}"), exits.USAGE)
     except (KeyboardInterrupt, typer.Exit, typer.Abort, SystemExit):
         raise
+    except OSError as exc:
+        # What the short commands print goes to a stream that may close (`fmtui runs | head -1`) or
+        # fill up (`> /dev/full`); `fmtui train` handles its own outputs (tui.streams.OutputGuard).
+        if exc.errno in CLOSED_ERRNOS:
+            discard(sys.stdout.fileno())
+            code = EXIT_CLOSED
+        elif exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            code = _tell(Text(f"error: cannot write the output: {exc.strerror}."), exits.USAGE)
+        else:
+            code = _internal_error(exc, debug)
     except Exception as exc:
-        if debug:
-            traceback.print_exc()
-        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}", markup=True)
-        if not debug:
-            err.print("Run again with --debug for the traceback.")
-        code = exits.BUG
+        code = _internal_error(exc, debug)
     raise typer.Exit(code)
+
+
+def _internal_error(exc: Exception, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    return _tell(Text.assemble(("internal error:", "red"), f" {type(exc).__name__}: {exc}",
+                               "" if debug else "\nRun again with --debug for the traceback."), exits.BUG)
+
+
+def _tell(message: Text, code: int) -> int:
+    """Print ``message`` on stderr, literally (it quotes paths and values people typed); return ``code``.
+    A stderr that cannot take it changes nothing: the exit code still says what happened."""
+    try:
+        err.print(message)
+    except OSError:
+        discard(sys.stderr.fileno())
+    return code

@@ -1,4 +1,7 @@
-"""Subscribers that show a run without the TUI: JSON lines, plain lines, or a rich progress bar."""
+"""Subscribers that show a run without the TUI: JSON lines, plain lines, or a rich progress bar.
+
+Each writes to a stream that may go away mid-run; `fmtui train` wraps each in a tui.streams.OutputGuard.
+"""
 
 from __future__ import annotations
 
@@ -53,12 +56,15 @@ def describe(event: Event) -> str | None:
         case Resumed():
             return "resumed"
         case StopRequested(reason="interrupted"):
-            return "interrupted: saving the run at the next batch (press Ctrl-C again to quit at once)"
+            return ("interrupted: saving the run at the next batch (press Ctrl-C again to quit sooner, "
+                    "giving up the epoch in progress)")
         case StopRequested():
             return "stopping at the next batch"
         case Diverged():
             return (f"diverged: the training loss became {event.loss} at epoch {event.epoch}; "
                     f"the best checkpoint so far is kept. Lower --lr and try again.")
+        case RunFinished(run_dir=None):
+            return f"{event.status} while the data loaded: nothing was trained, nothing recorded"
         case RunFinished():
             test = fmt.percent(event.test_accuracy) if event.test_accuracy is not None else "not evaluated"
             line = (f"{event.status}: test accuracy {test}, {fmt.count(event.epochs_completed, 'epoch')}, "

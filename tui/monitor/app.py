@@ -52,6 +52,7 @@ class TrainerLike(Protocol):
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def stop(self, reason: str = "stopped") -> None: ...
+    def hurry(self) -> bool: ...
     def wait(self, timeout: float | None = None) -> object: ...
     @property
     def paused(self) -> bool: ...
@@ -169,13 +170,13 @@ class MonitorApp(App[int]):
                 for past in RunRecord(event.run_dir).replay_epochs(event.epochs, before=event.first_epoch):
                     self._show(run, past)
             except FmtuiError as exc:
-                self.notify(f"The earlier epochs cannot be shown: {exc}", severity="warning")
+                self.notify(f"The earlier epochs cannot be shown: {exc}", severity="warning", markup=False)
         match event:
             case StopRequested():
                 run.stopping = True
             case EarlyStopped():
                 self.notify(f"Early stop: no better validation loss for {event.patience} epochs "
-                            f"(best epoch {event.best_epoch}).")
+                            f"(best epoch {event.best_epoch}).", markup=False)
             case RunFinished() | RunFailed():
                 run.ended = True
                 self._run_ended(run, event)
@@ -200,8 +201,9 @@ class MonitorApp(App[int]):
             tested = f"test accuracy {fmt.percent(event.test_accuracy)}" if event.test_accuracy is not None \
                 else "not tested"
             epochs = fmt.count(event.epochs_completed, "epoch")
+            record = f"Record: {event.run_dir}" if event.run_dir else "Nothing was recorded"
             self.notify(f"{run.config.preset} {event.status}: {tested} after {epochs} "
-                        f"({fmt.duration(event.seconds)}). Record: {event.run_dir}", timeout=5)
+                        f"({fmt.duration(event.seconds)}). {record}", timeout=5, markup=False)
 
     def _stop_current(self) -> None:
         if self.active and self.current is not None:
@@ -224,6 +226,12 @@ class MonitorApp(App[int]):
             else:
                 run.trainer.wait(timeout)
         return interrupted
+
+    def hurry_runs(self) -> bool:
+        """A second interrupt while runs end: each gives up its epoch in progress. True when none has
+        begun a record, so the process may leave at once."""
+        answers = [run.trainer.hurry() for run in self.runs.values() if run.trainer.running]
+        return all(answers)
 
     # --- keys ------------------------------------------------------------------------------------
 
@@ -267,7 +275,7 @@ class MonitorApp(App[int]):
                 return
             self.pending = (config, resume)
             self._stop_current()
-            self.notify(f"Stopping; {config.preset} starts when the record is complete.")
+            self.notify(f"Stopping; {config.preset} starts when the record is complete.", markup=False)
 
         self.push_screen(Confirm(question, yes="Stop and switch", no="Keep running"), answered)
 
@@ -287,13 +295,13 @@ class MonitorApp(App[int]):
                 if self._compare.add_past(record):
                     self.query_one(TabbedContent).active = "compare"
                 else:
-                    self.notify(f"{record.run_id} is already in the comparison.")
+                    self.notify(f"{record.run_id} is already in the comparison.", markup=False)
                 return
             from core.training import resume_config  # late: torch loads with it; the first screen need not wait
 
             config = resume_config(record, self.device)
         except FmtuiError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
             return
         self._switch_to(config, record, f"resume {record.run_id}")
 
@@ -313,7 +321,7 @@ class MonitorApp(App[int]):
 
     def action_stop(self) -> None:
         self._stop_current()
-        self.notify("Stopping at the next batch; the best weights are then tested and the record completed.")
+        self.notify("Stopping at the next batch; the best weights are then tested and the record completed.", markup=False)
 
     def action_matrix(self) -> None:
         confusion = self.query_one(ConfusionView)
@@ -334,7 +342,7 @@ class MonitorApp(App[int]):
 
     async def action_quit(self) -> None:
         if self.quitting:
-            self.notify("Still completing the run's record; fmtui exits as soon as it is written.")
+            self.notify("Still completing the run's record; fmtui exits as soon as it is written.", markup=False)
             return
         if not self.active:
             self.exit(0)
@@ -348,7 +356,7 @@ class MonitorApp(App[int]):
                 return
             self.quitting, self.pending = True, None
             self._stop_current()
-            self.notify("Stopping the run; fmtui exits once its record is complete.", timeout=30)
+            self.notify("Stopping the run; fmtui exits once its record is complete.", timeout=30, markup=False)
 
         self.push_screen(Confirm("A run is active. Stop it (its best weights are tested and its record completed) "
                                  "and quit?", yes="Stop and quit", no="Keep running"), answered)

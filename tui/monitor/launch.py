@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +11,7 @@ from core.errors import ConfigError
 from core.records import RunRecord, list_runs
 from tui import exits
 from tui.monitor.app import MonitorApp, TrainerLike
-from tui.signals import HANDLED_SIGNALS
+from tui.signals import Interrupts, leave_now
 
 
 def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_dir: Path = Path("runs"),
@@ -44,28 +43,31 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
             device: str | None = None) -> int:
     """Run the monitor until the person quits; the exit code for the CLI."""
     app = make_app(preset=preset, data_dir=data_dir, runs_dir=runs_dir, device=device)
+    closed = False  # the app has exited (Ctrl-C typed in it, say): a signal now can only hurry the runs
 
-    def on_signal(signum: int, frame: object) -> None:
+    def stop(signum: int) -> None:
         # The SSH connection dropped (SIGHUP) or we were told to end (SIGTERM): no one is left to ask,
         # so leave at once; finish_runs then ends the run as interrupted, with its record written.
         app.exit(return_code=exits.after_signal(signum))
+        if closed and app.hurry_runs():
+            leave_now(exits.after_signal(signum))
 
     # SIGINT too: Ctrl-C typed in the app arrives as a key (see MonitorApp), but `kill -INT` from
-    # elsewhere arrives as a signal and must end the run the same way.
-    previous = {s: signal.signal(s, on_signal) for s in HANDLED_SIGNALS}
-    try:
-        app.run()
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        interrupted = app.finish_runs()
+    # elsewhere arrives as a signal and must end the run the same way; once the app has closed the
+    # terminal is back to normal and a Ctrl-C is a signal again.
+    with Interrupts(stop=stop, hurry=app.hurry_runs) as interrupts:
+        try:
+            app.run()
+        finally:
+            closed = True
+            interrupted = app.finish_runs()
     for run_dir in interrupted:
         _tell(interrupted_note(Path(run_dir)))
     for failure in app.internal_errors:
         _tell(f"internal error: {failure.error}\n{failure.traceback}")
     if app.internal_errors:
         return exits.BUG
-    return app.return_code or 0
+    return app.return_code or interrupts.code or 0
 
 
 def interrupted_note(run_dir: Path) -> str:

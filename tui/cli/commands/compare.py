@@ -8,13 +8,13 @@ from typing import Annotated, Any
 
 import plotext as plt
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from core.errors import FmtuiError
-from core.records import RunRecord, open_run, run_summary
+from core.records import RunRecord, current_summary, open_run
 from tui import format as fmt
 from tui.cli.app import Debug, app, guarded
+from tui.streams import console
 
 
 @app.command()
@@ -27,9 +27,10 @@ def compare(
 
 
 def compare_command(run_dirs: list[Path]) -> int:
-    out = Console(highlight=False)
+    out = console()  # run ids, presets and paths are printed as they are, never read as markup
     records = [open_run(path) for path in run_dirs]
-    summaries = [run_summary(r) for r in records]
+    # Unlike the listing, a comparison needs every run it names: an unreadable one is an error naming it.
+    summaries = [current_summary(r) for r in records]
     histories = [r.read_history() for r in records]
     table = Table("", *[r.run_id for r in records], title="Runs side by side", title_justify="left")
     rows: list[tuple[str, Any]] = [

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from tui import format as fmt
 from tui.cli.app import DataDir, Debug, Device, app, guarded
+from tui.streams import console
 
 
 @app.command("eval")
@@ -36,7 +36,7 @@ def evaluate_checkpoint_command(path: Path, *, data_dir: Path | None, device: st
     from core.records import load_checkpoint
     from tui.confusion_table import confusion_table
 
-    out = Console(highlight=False)
+    out = console()  # preset names and paths are printed as they are, never read as markup
     checkpoint = load_checkpoint(path)
     torch_device = resolve_device(device or "auto")
     data = load_fashion_mnist(data_dir if data_dir is not None else default_data_dir())

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-
 from core.config import all_presets, presets_dir
 from core.errors import FmtuiError
 from tui import format as fmt
 from tui.cli.app import Debug, app, guarded
+from tui.streams import console
 
 
 @app.command()
@@ -17,7 +16,7 @@ def presets(debug: Debug = False) -> None:
 
 
 def list_presets() -> int:
-    out = Console(highlight=False)
+    out = console()  # preset names, descriptions and paths are printed as they are, never read as markup
     out.print(f"Presets in {presets_dir()}:\n")
     problems = []
     for info in all_presets():

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from core.errors import RecordError
 from core.records import list_runs, run_summary
 from tui import format as fmt
 from tui.cli.app import Debug, RunsDir, app, guarded
+from tui.streams import console
 
 
 @app.command()
@@ -19,21 +21,24 @@ def runs(runs_dir: RunsDir = Path("runs"), debug: Debug = False) -> None:
 
 
 def list_runs_command(runs_dir: Path) -> int:
-    out = Console(highlight=False)
+    out = console()  # run ids, presets and paths are printed as they are, never read as markup
     records = list_runs(runs_dir)
     if not records:
         out.print(f"No runs in {runs_dir} yet: start one with `fmtui train --preset linear` or `fmtui`.")
         return 0
-    table = Table(title=f"Runs in {runs_dir}", title_justify="left", box=None, pad_edge=False,
+    table = Table(title=Text(f"Runs in {runs_dir}"), title_justify="left", box=None, pad_edge=False,
                   header_style="bold underline")
     for header in ("started", "preset", "status", "epochs", "best val", "test", "duration"):
         table.add_column(header, no_wrap=True, justify="right" if header not in ("preset", "status") else "left")
     table.add_column("run directory", overflow="fold")
+    problems = []
     for record in records:
         s = run_summary(record)
+        if s["status"] == "unreadable":
+            problems.append(s["error"])
         started, preset, _, *rest = fmt.run_cells(s)
-        table.add_row(started, preset, fmt.status_text(s['status']), *rest, record.run_id)
+        table.add_row(started, preset, fmt.status_text(s["status"]), *rest, record.run_id)
     out.print(table)
+    if problems:  # listed above as unreadable; here is why, file by file
+        raise RecordError("some run records cannot be read:\n" + "\n".join(problems))
     return 0
-
-

@@ -1,4 +1,5 @@
-"""`fmtui train`: one run without the monitor, stopped cleanly by Ctrl-C, SIGTERM or SIGHUP."""
+"""`fmtui train`: one run without the monitor, stopped cleanly by Ctrl-C, SIGTERM or SIGHUP (a second
+one hurries it), or by its output going away."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from core.events import RunFailed
 from core.records import RunRecord
 from tui import exits
 from tui.cli.app import DataDir, Debug, Device, RunsDir, app, guarded
-from tui.signals import HANDLED_SIGNALS
+from tui.signals import Interrupts
+from tui.streams import CLOSED_ERRNOS, EXIT_CLOSED, OutputGuard, console, write_quietly
 
 
 @app.command()
@@ -72,51 +74,51 @@ def resolve_config(preset: str | None, overrides: dict[str, Any], assignments: l
 def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: list[str], device: str | None,
                  data_dir: Path | None, runs_dir: Path, resume: Path | None, json_output: bool,
                  debug: bool = False) -> int:
-    # Late: torch and rich load with these, and `fmtui --help` need not wait for them.
-    from rich.console import Console
-
+    # Late: torch loads with these, and `fmtui --help` need not wait for it.
     from core.training import Trainer
     from tui.cli.headless import JsonLines, PlainLog, ProgressBars
 
     config, record = resolve_config(preset, overrides, assignments, device, resume)
     trainer = Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=record)
+    causes: list[int] = []  # why the run was interrupted, first first: signals, or SIGPIPE for a closed output
+
+    def output_lost(error: OSError, name: str) -> None:
+        if error.errno in CLOSED_ERRNOS:
+            causes.append(EXIT_CLOSED - 128)
+            trainer.stop("interrupted")
+        else:  # full, or too large: said in the exit message and the record (exit 2), resumable
+            trainer.fail(FmtuiError(f"cannot write to {name}: {error.strerror or error}; the run was stopped "
+                                    f"with its last complete epoch saved."))
+
     if json_output:
-        trainer.subscribe(JsonLines(sys.stdout))
-    if sys.stderr.isatty():
-        trainer.subscribe(ProgressBars(Console(stderr=True, highlight=False)))
-    else:
-        trainer.subscribe(PlainLog(sys.stderr))
+        trainer.subscribe(OutputGuard(JsonLines(sys.stdout), sys.stdout, "standard output", output_lost))
+    log = ProgressBars(console(stderr=True)) if sys.stderr.isatty() else PlainLog(sys.stderr)
+    trainer.subscribe(OutputGuard(log, sys.stderr, "standard error", output_lost))
     failure: list[RunFailed] = []
     trainer.subscribe(lambda e: failure.append(e) if isinstance(e, RunFailed) else None)
 
-    received: list[int] = []
-
-    def on_signal(signum: int, frame: Any) -> None:
-        if received:  # a second signal: the person wants out now; atomic writes keep the record sound
-            raise SystemExit(exits.after_signal(received[0]))
-        received.append(signum)
+    def stop(signum: int) -> None:
+        causes.append(signum)
         trainer.stop("interrupted")
 
-    previous = {s: signal.signal(s, on_signal) for s in HANDLED_SIGNALS}
-    try:
+    with Interrupts(stop=stop, hurry=trainer.hurry):
         trainer.start()
         outcome = None
         while outcome is None:  # join in slices so the main thread keeps receiving signals
             outcome = trainer.wait(timeout=0.2)
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
     for problem in trainer.bus.errors:
-        print(f"warning: a display failed:\n{problem}", file=sys.stderr)
+        write_quietly(sys.stderr, f"warning: a display failed:\n{problem}\n")
     if failure:
         event = failure[0]
         if event.user_error:
-            raise FmtuiError(event.error)
+            resumable = event.run_dir and RunRecord(Path(event.run_dir)).state_path.exists()
+            raise FmtuiError(event.error + (f"\ncontinue it with: fmtui train --resume {event.run_dir}"
+                                            if resumable else ""))
         if debug:
-            print(event.traceback, file=sys.stderr, end="")
-        print(f"internal error: {event.error}" + ("" if debug else "\nRun again with --debug for the traceback."),
-              file=sys.stderr)
+            write_quietly(sys.stderr, event.traceback)
+        write_quietly(sys.stderr, f"internal error: {event.error}\n"
+                                  + ("" if debug else "Run again with --debug for the traceback.\n"))
         return exits.BUG
     if outcome.status == "interrupted":
-        return exits.after_signal(received[0] if received else signal.SIGINT)
+        return exits.after_signal(causes[0] if causes else signal.SIGINT)
     return exits.BY_STATUS.get(outcome.status, exits.BUG)

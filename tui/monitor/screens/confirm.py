@@ -27,7 +27,7 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question)
+            yield Label(self.question, markup=False)  # it names presets, which come from file names
             with Horizontal():
                 yield Button(f"{self.no} (n)", id="no", compact=True)
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning", compact=True)

@@ -5,6 +5,7 @@ The result is ``(action, record)`` with action "compare" or "resume", or None wh
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,8 +18,10 @@ from tui import format as fmt
 COLUMNS = ("started", "preset", "status", "epochs", "best val", "test", "time")
 
 
-def describe(record: RunRecord) -> tuple[str, ...]:
-    return fmt.run_cells(run_summary(record))
+def describe(record: RunRecord) -> tuple[Text, ...]:
+    """A past run's cells, as Text: a preset or status read from a file is shown, never read as markup.
+    A record that cannot be read is listed as unreadable; choosing it explains why."""
+    return tuple(Text(cell) for cell in fmt.run_cells(run_summary(record)))
 
 
 class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
@@ -46,10 +49,10 @@ class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
         with Vertical():
             if self.records:
                 yield Label(f"Past runs in {self.where}, newest first. Enter adds one to the comparison; "
-                            f"r resumes an interrupted or stopped run.", id="where")
+                            f"r resumes an interrupted or stopped run.", id="where", markup=False)
                 yield DataTable(cursor_type="row", zebra_stripes=True)
             else:
-                yield Label(self.problem or f"No runs in {self.where} yet.", id="where")
+                yield Label(self.problem or f"No runs in {self.where} yet.", id="where", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -79,7 +79,7 @@ class CompareView(Vertical):
             return False
         summary, history = record.read_summary(), record.read_history()
         run = RunEntry(fmt.started(summary) or record.run_id, summary.get("preset", "?"), summary.get("model", "?"), self._next_colour(),
-                       status=effective_status(summary), epochs=[row["epoch"] for row in history],
+                       status=effective_status(summary, record.path), epochs=[row["epoch"] for row in history],
                        val_accuracy=[row["val_accuracy"] * 100 for row in history],
                        best_val=summary.get("best_val_accuracy"), test=summary.get("test_accuracy"),
                        seconds=summary.get("duration_seconds"), run_dir=str(record.path))
@@ -139,9 +139,10 @@ class CompareView(Vertical):
         self._dirty.clear()
         self._redraw()
 
-    def _cells(self, run: RunEntry) -> tuple[str, ...]:
-        return (run.name, run.preset, run.model, run.status, fmt.percent(run.best_val),
-                fmt.percent(run.test), str(len(run.epochs)), fmt.duration(run.seconds))
+    def _cells(self, run: RunEntry) -> tuple[Text, ...]:
+        # Text, not str: a DataTable reads a str cell as markup, and a preset name comes from a file.
+        return tuple(Text(cell) for cell in (run.name, run.preset, run.model, run.status, fmt.percent(run.best_val),
+                                             fmt.percent(run.test), str(len(run.epochs)), fmt.duration(run.seconds)))
 
     def _redraw(self) -> None:
         plt = self.chart.plt
