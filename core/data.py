@@ -210,6 +210,18 @@ def test_split(data: FashionMNIST, device: torch.device) -> Split:
     return Split(data.test_images.unsqueeze(1).to(device), data.test_labels.to(device))
 
 
+def shared_pixels(split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """A split's images (N, 28, 28) and labels as read-only numpy arrays, for views of single images:
+    views of the split's own memory on a CPU (no copy), one copy from a GPU."""
+
+    def read_only(tensor: torch.Tensor) -> np.ndarray:
+        array = tensor.cpu().numpy()
+        array.flags.writeable = False  # shared with the monitor: nobody may write into the training data
+        return array
+
+    return read_only(split.images.squeeze(1)), read_only(split.labels)
+
+
 def _stratify(labels: np.ndarray) -> np.ndarray | None:
     # Stratifying needs at least two images of every class; tiny test files may not have them.
     present = np.bincount(labels)

@@ -14,15 +14,21 @@ class Report:
     confusion: np.ndarray  # (classes, classes); rows are true classes, columns predictions
     precision: np.ndarray  # per class
     recall: np.ndarray  # per class
+    f1: np.ndarray  # per class: the harmonic mean of the two, so one number ranks the classes
 
 
 def classification_report(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> Report:
     classes = np.arange(num_classes)
     confusion = confusion_matrix(labels, predictions, labels=classes)
-    precision, recall, _, _ = precision_recall_fscore_support(
+    precision, recall, f1, _ = precision_recall_fscore_support(
         labels, predictions, labels=classes, zero_division=0)
     accuracy = float(np.trace(confusion) / max(confusion.sum(), 1))
-    return Report(accuracy, confusion, precision, recall)
+    return Report(accuracy, confusion, precision, recall, f1)
+
+
+def worst_class(f1: np.ndarray | list) -> int | None:
+    """The class with the lowest F1 (the first of equals), or None when there are no classes."""
+    return int(np.argmin(f1)) if len(f1) else None
 
 
 def most_confused(confusion: np.ndarray | list, k: int = 3) -> list[tuple[int, int, int]]:

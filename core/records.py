@@ -4,6 +4,7 @@
         config.json             the resolved configuration
         metrics.jsonl, .csv     one row per completed epoch
         confusion_matrix.csv    on the test split, with the best weights
+        predictions.csv         each test image's true and predicted class and confidence (same weights)
         summary.json            preset, status, best_epoch, test_accuracy, epochs, ...
         best.pt                 best weights (by validation loss) and their config: `fmtui eval` reads it
         last.pt                 full training state after the last complete epoch: `--resume` reads it
@@ -93,6 +94,7 @@ class RunRecord:
     jsonl_path = property(lambda self: self.path / "metrics.jsonl")
     csv_path = property(lambda self: self.path / "metrics.csv")
     confusion_path = property(lambda self: self.path / "confusion_matrix.csv")
+    predictions_path = property(lambda self: self.path / "predictions.csv")
     summary_path = property(lambda self: self.path / "summary.json")
     best_path = property(lambda self: self.path / "best.pt")
     state_path = property(lambda self: self.path / "last.pt")
@@ -137,6 +139,13 @@ class RunRecord:
         rows = [["true \\ predicted", *class_names]]
         rows += [[name, *map(int, row)] for name, row in zip(class_names, confusion)]
         atomic_write_text(self.confusion_path, _csv_text(rows))
+
+    def write_predictions(self, evaluation: Any, class_names: tuple[str, ...]) -> None:
+        """One row per test image, in file order, for other tools: it agrees with confusion_matrix.csv."""
+        rows = [["index", "true", "predicted", "true_name", "predicted_name", "confidence"]]
+        rows += [[i, int(t), int(p), class_names[t], class_names[p], f"{c:.4f}"]
+                 for i, (t, p, c) in enumerate(zip(evaluation.labels, evaluation.predictions, evaluation.confidences))]
+        atomic_write_text(self.predictions_path, _csv_text(rows))
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         atomic_write_json(self.summary_path, summary)
