@@ -38,3 +38,22 @@ def most_confused(confusion: np.ndarray | list, k: int = 3) -> list[tuple[int, i
     order = np.argsort(cm, axis=None, kind="stable")[::-1][:k]
     pairs = [(int(i), int(j), int(cm[i, j])) for i, j in zip(*np.unravel_index(order, cm.shape))]
     return [p for p in pairs if p[2] > 0]
+
+
+def cell_images(labels: np.ndarray, predictions: np.ndarray, confidences: np.ndarray,
+                true: int, predicted: int) -> np.ndarray:
+    """Indices of the images of class ``true`` predicted as ``predicted``, in the order worth looking at:
+    on the diagonal the least confident first (the near misses), elsewhere the most confident first
+    (the mistakes the model is surest of)."""
+    members = np.flatnonzero((np.asarray(labels) == true) & (np.asarray(predictions) == predicted))
+    sureness = np.asarray(confidences)[members]
+    order = np.argsort(sureness if true == predicted else -sureness, kind="stable")
+    return members[order]
+
+
+def confident_mistakes(labels: np.ndarray, predictions: np.ndarray, confidences: np.ndarray,
+                       n: int) -> np.ndarray:
+    """Indices of the ``n`` most confident mistakes over every class, the surest first (ties: lower index)."""
+    wrong = np.flatnonzero(np.asarray(labels) != np.asarray(predictions))
+    order = np.argsort(-np.asarray(confidences)[wrong], kind="stable")
+    return wrong[order][:max(n, 0)]
