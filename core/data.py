@@ -121,10 +121,11 @@ def _check_idx(path: Path, images: bool) -> int:
 
 
 def _missing_message(data_dir: Path, missing: list[str], why: str) -> str:
-    raw = raw_dir(data_dir)
-    listing = "\n".join(f"  {'missing ' if name in missing else 'found   '}{raw / name}" for name in FILES)
+    # The directory once, then the bare file names: lines that fit 80 columns, so the advice at the end
+    # stays on screen in the monitor's error panel.
+    listing = "\n".join(f"  {'missing' if name in missing else 'found  '} {name}" for name in FILES)
     return (f"FashionMNIST is not in {data_dir} and could not be downloaded ({why}).\n"
-            f"fmtui expects these four files:\n{listing}\n"
+            f"fmtui expects these four files in {raw_dir(data_dir)}:\n{listing}\n"
             f"Copy them (or their .gz archives) there, or point --data-dir or FMTUI_DATA at a directory "
             f"that has FashionMNIST/raw/ inside.")
 
