@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -43,6 +44,10 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
             device: str | None = None) -> int:
     """Run the monitor until the person quits; the exit code for the CLI."""
     app = make_app(preset=preset, data_dir=data_dir, runs_dir=runs_dir, device=device)
+    from tui.monitor.graphics import graphics_widget
+    from tui.monitor.widgets.examples import ExamplesView
+
+    ExamplesView.graphics = graphics_widget(os.environ)  # asks the terminal: before Textual takes it over
 
     def on_signal(signum: int, frame: object) -> None:
         # The SSH connection dropped (SIGHUP) or we were told to end (SIGTERM): no one is left to ask,
