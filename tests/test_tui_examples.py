@@ -102,7 +102,7 @@ async def test_after_the_test_evaluation_the_examples_are_of_the_test_split():
         await pilot.press("e")
         await pilot.pause()
         assert view.evaluation.split == "test"
-        assert "test set, best weights" in screen_text(app) and "· test #" in caption(app)
+        assert "(test set, epoch 3)" in screen_text(app) and "· test #" in caption(app)
 
 
 @drive

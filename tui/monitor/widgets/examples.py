@@ -206,8 +206,8 @@ class ExamplesView(Widget, can_focus=True):
                         style="dim")
         true, predicted = cell
         count = len(self.members())
-        what = ("correct, the least sure first" if true == predicted else "mistakes, the surest first")
-        where = "test set, best weights" if e.split == "test" else "validation set"
+        what = "correct, least sure first" if true == predicted else "mistakes, surest first"
+        where = "test set" if e.split == "test" else "validation"
         title = Text.assemble((f"{e.class_names[true]} → {e.class_names[predicted]}", "bold"),
                               f": {count:,} {what} ", (f"({where}, epoch {e.epoch})", "dim"))
         title.truncate(part.size.width, overflow="ellipsis")
