@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from textual.widgets import TabbedContent
 
@@ -256,3 +257,27 @@ def test_each_fake_class_is_confused_with_its_look_alike(true):
     labels = fake_pixels()[1]
     wrong = sum(1 for i, p in enumerate(e.predictions) if labels[i] == true and p == LOOK_ALIKE[true])
     assert wrong == e.confusion[true][LOOK_ALIKE[true]] and sum(e.confusion[true]) == PER_CLASS
+
+
+@pytest.mark.parametrize("kind", ["TGPImage", "SixelImage"])
+@drive
+async def test_with_a_graphics_protocol_the_large_picture_goes_through_textual_image(kind, monkeypatch):
+    """Where the terminal has Kitty or Sixel graphics, textual-image's widget gets the selected image
+    (a 28x28 greyscale picture) and follows the keys; the thumbnails stay half blocks."""
+    import textual_image.widget
+
+    monkeypatch.setattr(ExamplesView, "graphics", getattr(textual_image.widget, kind))
+    app = Factory(holding()).make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(ExamplesView)
+        await until(pilot, lambda: view.evaluation is not None and view.data is not None)
+        await pilot.press("e")
+        await pilot.pause()
+        picture = app.query_one("#examples-picture")
+        images = fake_pixels()[0]
+        assert picture.image.size == (28, 28) and picture.image.mode == "L"
+        assert (np.asarray(picture.image) == images[view.members()[0]]).all()
+        await pilot.press("right")
+        await pilot.pause()
+        assert (np.asarray(picture.image) == images[view.members()[1]]).all()
+        assert "▀" * 14 in screen_text(app), "thumbnails in half blocks"

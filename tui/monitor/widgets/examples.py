@@ -76,7 +76,7 @@ class ExamplesView(Widget, can_focus=True):
         self.evaluation: Evaluated | None = None
         self.chosen: tuple[int, int] | None = None  # picked in the matrix; None follows the worst pair
         self.position = 0
-        self._members: tuple[tuple[int, tuple[int, int]], np.ndarray] | None = None
+        self._members: tuple[Evaluated, tuple[int, int], np.ndarray] | None = None  # the last cell found
 
     def compose(self) -> ComposeResult:
         yield _Part(self._draw_title, id="examples-title")
@@ -128,10 +128,9 @@ class ExamplesView(Widget, can_focus=True):
         e, cell, labels = self.evaluation, self.cell(), self._labels()
         if e is None or cell is None or labels is None or len(e.predictions) != len(labels):
             return np.zeros(0, dtype=np.int64)
-        key = (id(e), cell)
-        if self._members is None or self._members[0] != key:
-            self._members = key, cell_images(labels, np.asarray(e.predictions), np.asarray(e.confidences), *cell)
-        return self._members[1]
+        if self._members is None or self._members[0] is not e or self._members[1] != cell:
+            self._members = e, cell, cell_images(labels, np.asarray(e.predictions), np.asarray(e.confidences), *cell)
+        return self._members[2]
 
     def _labels(self) -> np.ndarray | None:
         if self.data is None or self.evaluation is None:
@@ -163,7 +162,7 @@ class ExamplesView(Widget, can_focus=True):
         index = self._current()
         images = self._images()
         widget = self.query_one("#examples-picture")
-        widget.image = Image.fromarray(np.asarray(images[index]), mode="L") if index is not None else None
+        widget.image = Image.fromarray(np.asarray(images[index])) if index is not None else None
 
     def _current(self) -> int | None:
         """The selected image's index in its split; the position is kept within the cell, which changes
