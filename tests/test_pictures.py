@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -115,5 +116,12 @@ def test_eval_errors_draws_the_surest_mistakes_with_their_labels(tiny_run, noisy
     out = result.stdout
     assert "the 2 mistakes the model is surest of:" in out and "F1" in out and "worst class:" in out
     for e in listed:
-        assert f"test #{e['index']:,}" in out and f"{e['confidence'] * 100:.0f}%" in out
+        assert f"test #{e['index']:,}" in out and f"{math.floor(e['confidence'] * 100)}%" in out
     assert sum(line.count(HALF_BLOCK * 28) for line in out.splitlines()) == 2 * 14
+
+
+def test_a_confidence_is_never_rounded_up_to_a_certainty():
+    """0.9994 shows as 99%, not 100%; only 1.0 is 100%."""
+    from tui.pictures import sure
+
+    assert (sure(0.9994), sure(1.0), sure(0.5)) == ("99%", "100%", "50%")

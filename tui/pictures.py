@@ -9,6 +9,7 @@ it is 7 lines of 14 cells, small enough for a row of thumbnails at 80 columns.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -57,6 +58,11 @@ def picture(image: np.ndarray, *, half: bool = False) -> Text:
     return text
 
 
+def sure(confidence: float) -> str:
+    """A confidence as a whole percentage, rounded down: 0.9994 is '99%', never a certainty it is not."""
+    return f"{math.floor(confidence * 100)}%"
+
+
 def short(name: str) -> str:
     return SHORT_NAMES.get(name, name)
 
@@ -69,6 +75,6 @@ def caption(true: int, predicted: int, confidence: float, class_names: Sequence[
     if not same:
         text.append(" → ")
         text.append(short(class_names[predicted]), style="red1")
-    text.append(f" {confidence * 100:.0f}%")
+    text.append(f" {sure(confidence)}")
     text.truncate(width, overflow="ellipsis")
     return text

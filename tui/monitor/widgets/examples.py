@@ -26,7 +26,7 @@ from textual.widget import Widget
 from core.config import TrainConfig
 from core.events import DataLoaded, Evaluated, Event
 from core.metrics import cell_images, most_confused, worst_class
-from tui.pictures import caption, picture
+from tui.pictures import caption, picture, sure
 
 THUMB_WIDTH, THUMB_HEIGHT = 14, 8  # a half-size picture (14 x 7) and its caption line
 THUMB_GAP = 1
@@ -243,7 +243,7 @@ class ExamplesView(Widget, can_focus=True):
             grid.add_column(width=THUMB_WIDTH, no_wrap=True)
         cells = []
         for n, index in enumerate(members[start:start + page], start):
-            label = Text(f"{e.confidences[index] * 100:.0f}% #{index}", no_wrap=True, overflow="crop")
+            label = Text(f"{sure(e.confidences[index])} #{index}", no_wrap=True, overflow="crop")
             if n == self.position:
                 label = Text(f"▶{label.plain}", style="reverse bold", no_wrap=True, overflow="crop")
             cells.append(Group(picture(images[index], half=True), label))
