@@ -6,7 +6,8 @@ headless driver, `App.run_test`, at 120x40 so every widget draws, charts and all
 ``--slices`` rounds whose order alternates, so that the machine's drift touches both alike (see
 train_speed.py). Throughput is the engine's own, over its training phases. Prints a table and, as
 its last line, one JSON object with ``tui_overhead`` (1 - with TUI / headless, the larger of the
-presets').
+presets', from total images over total time) and beside it ``tui_overhead_median`` (the same from each
+mode's median slice, which one stalled slice cannot move).
 
     python bench/tui_overhead.py --data-dir ../shared/data            # about 5 minutes on 2 CPU cores
     python bench/tui_overhead.py --data-dir ../shared/data --quick    # a cut-down check
@@ -18,6 +19,7 @@ import argparse
 import asyncio
 import io
 import json
+import statistics
 import sys
 import tempfile
 from dataclasses import replace
@@ -88,8 +90,10 @@ def main() -> int:
 
     data = load_fashion_mnist(args.data_dir, download=False)
     console = Console(stderr=True)
-    table = Table("preset", "headless", "with TUI", "TUI overhead",
-                  title=f"Training throughput, TUI attached or not, {slices} interleaved slices", title_justify="left")
+    table = Table("preset", "headless", "with TUI", "TUI overhead", "median slices: headless", "with TUI",
+                  "TUI overhead",
+                  title=f"Training throughput, TUI attached or not, {slices} interleaved slices: totals, and the "
+                        f"median slice", title_justify="left")
     results = {}
     for name in args.presets:
         epochs, subset = RUNS[name]
@@ -101,6 +105,7 @@ def main() -> int:
         images = train_size // config.batch_size * config.batch_size  # per epoch: the last partial batch is dropped
         modes = {"headless": headless, "tui": with_tui}
         totals = {mode: [0, 0.0] for mode in modes}
+        rates: dict[str, list[float]] = {mode: [] for mode in modes}
         with tempfile.TemporaryDirectory(prefix="fmtui-tui-bench-") as runs:
             for round_ in range(slices):
                 console.print(f"{name}: slice {round_ + 1}/{slices}", highlight=False)
@@ -108,12 +113,18 @@ def main() -> int:
                     done, seconds = trained(modes[mode](config, data, Path(runs)), images)
                     totals[mode][0] += done
                     totals[mode][1] += seconds
+                    rates[mode].append(done / seconds)
         plain, tui = (totals[m][0] / totals[m][1] for m in modes)
+        plain_median, tui_median = (statistics.median(rates[m]) for m in modes)
         results[name] = {"headless_images_per_second": plain, "tui_images_per_second": tui,
-                         "tui_overhead": 1 - tui / plain}
-        table.add_row(name, f"{plain:,.0f} img/s", f"{tui:,.0f} img/s", f"{(1 - tui / plain) * 100:+.1f}%")
+                         "tui_overhead": 1 - tui / plain, "headless_median": plain_median, "tui_median": tui_median,
+                         "tui_overhead_median": 1 - tui_median / plain_median, "per_slice_images_per_second": rates}
+        table.add_row(name, f"{plain:,.0f} img/s", f"{tui:,.0f} img/s", f"{(1 - tui / plain) * 100:+.1f}%",
+                      f"{plain_median:,.0f} img/s", f"{tui_median:,.0f} img/s",
+                      f"{(1 - tui_median / plain_median) * 100:+.1f}%")
     console.print(table)
     print(json.dumps({"tui_overhead": round(max(r["tui_overhead"] for r in results.values()), 4),
+                      "tui_overhead_median": round(max(r["tui_overhead_median"] for r in results.values()), 4),
                       "quick": args.quick, "slices": slices, "results": results}))
     return 0
 

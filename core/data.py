@@ -133,10 +133,11 @@ def _read_idx(path: Path, images: bool, count: int) -> torch.Tensor:
 
 
 def _missing_message(data_dir: Path, missing: list[str], why: str) -> str:
-    raw = raw_dir(data_dir)
-    listing = "\n".join(f"  {'missing ' if name in missing else 'found   '}{raw / name}" for name in FILES)
+    # The directory once, then the bare file names: lines that fit 80 columns, so the advice at the end
+    # stays on screen in the monitor's error panel.
+    listing = "\n".join(f"  {'missing' if name in missing else 'found  '} {name}" for name in FILES)
     return (f"FashionMNIST is not in {data_dir} and could not be downloaded ({why}).\n"
-            f"fmtui expects these four files:\n{listing}\n"
+            f"fmtui expects these four files in {raw_dir(data_dir)}:\n{listing}\n"
             f"Copy them (or their .gz archives) there, or point --data-dir or FMTUI_DATA at a directory "
             f"that has FashionMNIST/raw/ inside.")
 
@@ -236,6 +237,16 @@ def test_split(data: FashionMNIST, device: torch.device) -> Split:
 
 def _classes(labels: np.ndarray) -> int:
     return int((np.bincount(labels) > 0).sum())
+def shared_pixels(split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """A split's images (N, 28, 28) and labels as read-only numpy arrays, for views of single images:
+    views of the split's own memory on a CPU (no copy), one copy from a GPU."""
+
+    def read_only(tensor: torch.Tensor) -> np.ndarray:
+        array = tensor.cpu().numpy()
+        array.flags.writeable = False  # shared with the monitor: nobody may write into the training data
+        return array
+
+    return read_only(split.images.squeeze(1)), read_only(split.labels)
 
 
 def _stratify(labels: np.ndarray) -> np.ndarray | None:

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 @dataclass(frozen=True)
 class Event:
     coalesce: ClassVar[bool] = False  # a newer event of the same kind may replace an undelivered one
+    local: ClassVar[bool] = False  # for subscribers in this process only: never written out as JSON
 
     @classmethod
     def kind(cls) -> str:
@@ -58,6 +59,27 @@ class RunStarted(Event):
     class_names: tuple[str, ...]
 
 
+@dataclass(frozen=True, eq=False)
+class DataLoaded(Event):
+    """The validation and test images, once per run, right after RunStarted, for views of single images.
+
+    Sent once so that the per-epoch ``Evaluated`` events stay small: those carry only each image's
+    prediction and confidence, in the order of these arrays. The arrays are read-only views of the
+    trainer's own uint8 data (no copy on a CPU; one copy from a GPU), shared and never written.
+    ``local``: ``--json`` leaves it out, its content being the dataset itself.
+    """
+
+    local: ClassVar[bool] = True
+    # numpy arrays, typed loosely so that this module (read by the command line) need not import numpy
+    val_images: Any  # uint8 (N, 28, 28), in the validation split's order
+    val_labels: Any  # int64 (N,)
+    test_images: Any  # uint8 (10000, 28, 28), in the test file's order
+    test_labels: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.kind(), "val_images": len(self.val_labels), "test_images": len(self.test_labels)}
+
+
 @dataclass(frozen=True)
 class BatchEnded(Event):
     """Progress within an epoch, throttled to about ten a second."""
@@ -90,7 +112,8 @@ class EpochEnded(Event):
 
 @dataclass(frozen=True)
 class Evaluated(Event):
-    """A confusion matrix with per-class precision and recall, on the validation or test split."""
+    """A confusion matrix with per-class precision, recall and F1, on the validation or test split, and
+    each image's prediction with its confidence (in the order of DataLoaded's arrays for that split)."""
 
     split: str  # "validation" or "test"
     epoch: int
@@ -100,6 +123,14 @@ class Evaluated(Event):
     precision: tuple[float, ...]
     recall: tuple[float, ...]
     class_names: tuple[str, ...]
+    f1: tuple[float, ...] = ()
+    predictions: tuple[int, ...] = ()  # per image: the predicted class
+    confidences: tuple[float, ...] = ()  # per image: the softmax probability of that prediction
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["confidences"] = [round(c, 4) for c in self.confidences]  # four digits are plenty, and short
+        return out
 
 
 @dataclass(frozen=True)

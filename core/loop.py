@@ -186,21 +186,23 @@ class Abandoned(Exception):
 class Evaluation:
     loss: float
     accuracy: float
-    predictions: np.ndarray
+    predictions: np.ndarray  # (N,) int64, in the split's order
     labels: np.ndarray
+    confidences: np.ndarray  # (N,) float32: the softmax probability of each prediction
 
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, split: Split, *, device: torch.device, channels_last: bool,
              tta_flip: bool = False, cpu_bf16: bool = False,
              keep_going: Callable[[], bool] = lambda: True) -> Evaluation:
-    """Loss, accuracy and predictions on a whole split, with optional mirror-image averaging.
+    """Loss, accuracy, predictions and their confidences on a whole split, with optional mirror-image
+    averaging. The confidences come from the same logits, so views of single images cost no extra pass.
 
     ``keep_going`` is asked before each batch (the test split of a CNN takes seconds on a CPU); when it
     says no, Abandoned is raised."""
     model.eval()
     loss_sum = torch.zeros((), device=device)
-    predictions = []
+    predictions, confidences = [], []
     for xb, yb in batches(split, EVAL_BATCH_SIZE):
         if not keep_going():
             raise Abandoned
@@ -211,7 +213,10 @@ def evaluate(model: nn.Module, split: Split, *, device: torch.device, channels_l
                 logits = (logits + model(x.flip(3))) / 2
         logits = logits.float()
         loss_sum += F.cross_entropy(logits, yb, reduction="sum")
-        predictions.append(logits.argmax(1))
+        confidence, predicted = logits.softmax(1).max(1)  # max picks the first of equals, as argmax does
+        predictions.append(predicted)
+        confidences.append(confidence)
     preds = torch.cat(predictions).cpu().numpy()
     labels = split.labels.cpu().numpy()
-    return Evaluation(loss_sum.item() / len(split), float((preds == labels).mean()), preds, labels)
+    return Evaluation(loss_sum.item() / len(split), float((preds == labels).mean()), preds, labels,
+                      torch.cat(confidences).cpu().numpy())

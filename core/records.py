@@ -4,6 +4,7 @@
         config.json             the resolved configuration
         metrics.jsonl, .csv     one row per completed epoch
         confusion_matrix.csv    on the test split, with the best weights
+        predictions.csv         each test image's true and predicted class and confidence (same weights)
         summary.json            preset, status, best_epoch, test_accuracy, epochs, ...
         best.pt                 best weights (by validation loss) and their config: `fmtui eval` reads it
         last.pt                 full training state after the last complete epoch: `--resume` reads it
@@ -60,6 +61,7 @@ class RunRecord:
     jsonl_path = property(lambda self: self.path / "metrics.jsonl")
     csv_path = property(lambda self: self.path / "metrics.csv")
     confusion_path = property(lambda self: self.path / "confusion_matrix.csv")
+    predictions_path = property(lambda self: self.path / "predictions.csv")
     summary_path = property(lambda self: self.path / "summary.json")
     best_path = property(lambda self: self.path / "best.pt")
     state_path = property(lambda self: self.path / "last.pt")
@@ -120,11 +122,21 @@ class RunRecord:
         files += [(self.state_path, torch_bytes(state)), (self.summary_path, json_bytes(summary))]
         atomic_write_all(files)
 
-    def write_outcome(self, summary: dict[str, Any], confusion: Any = None,
+    def write_outcome(self, summary: dict[str, Any], test: Any = None, confusion: Any = None,
                       class_names: tuple[str, ...] = ()) -> None:
-        """The run's final summary, with the test confusion matrix when there is one, as one change."""
-        files = [self._confusion_file(confusion, class_names)] if confusion is not None else []
+        """The run's final summary, with the test split's confusion matrix and per-image predictions when
+        it was tested (``test``: its Evaluation), as one change."""
+        files = []
+        if test is not None:
+            files = [self._confusion_file(confusion, class_names), self._predictions_file(test, class_names)]
         atomic_write_all(files + [(self.summary_path, json_bytes(summary))])
+
+    def _predictions_file(self, evaluation: Any, class_names: tuple[str, ...]) -> tuple[Path, Writer]:
+        """One row per test image, in file order, for other tools: it agrees with confusion_matrix.csv."""
+        rows = [["index", "true", "predicted", "true_name", "predicted_name", "confidence"]]
+        rows += [[i, int(t), int(p), class_names[t], class_names[p], f"{c:.4f}"]
+                 for i, (t, p, c) in enumerate(zip(evaluation.labels, evaluation.predictions, evaluation.confidences))]
+        return self.predictions_path, text_bytes(csv_text(rows))
 
     def _history_files(self, history: list[dict[str, Any]]) -> list[tuple[Path, Writer]]:
         rows = [list(HISTORY_FIELDS)] + [[row[k] for k in HISTORY_FIELDS] for row in history]

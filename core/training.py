@@ -34,11 +34,12 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from core.config import TrainConfig
 from core.control import Control
-from core.data import CLASS_NAMES, FashionMNIST, Splits, default_data_dir, load_fashion_mnist, make_splits
+from core.data import (CLASS_NAMES, FashionMNIST, Splits, default_data_dir, load_fashion_mnist, make_splits,
+                       shared_pixels)
 from core.errors import FmtuiError
 from core.evaluation import evaluate_checkpoint
-from core.events import (BatchEnded, Diverged, EarlyStopped, EpochEnded, Evaluated, Event, EventBus, Paused,
-                         Resumed, RunFailed, RunFinished, RunStarted, StopRequested, Subscriber, TestStarted)
+from core.events import (BatchEnded, DataLoaded, Diverged, EarlyStopped, EpochEnded, Evaluated, Event, EventBus,
+                         Paused, Resumed, RunFailed, RunFinished, RunStarted, StopRequested, Subscriber, TestStarted)
 from core.loop import (Abandoned, Evaluation, check_compiler, evaluate, make_optimizer, make_scheduler,
                        resolve_device, train_one_epoch)
 from core.metrics import Report, classification_report
@@ -193,6 +194,7 @@ class Trainer:
             device=_device_name(device), epochs=config.epochs, first_epoch=first_epoch,
             batches_per_epoch=steps_per_epoch, train_size=len(splits.train), val_size=len(splits.val),
             test_size=len(splits.test), class_names=CLASS_NAMES))
+        self._emit(DataLoaded(*shared_pixels(splits.val), *shared_pixels(splits.test)))
 
         run_start = time.perf_counter()
         status = "finished"
@@ -269,7 +271,8 @@ class Trainer:
                        test_loss=test.evaluation.loss if test else None,
                        ended_at=datetime.now().astimezone().isoformat(timespec="seconds"),
                        duration_seconds=summary.get("duration_seconds", 0.0) + time.perf_counter() - run_start)
-        record.write_outcome(summary, *((test.report.confusion, CLASS_NAMES) if test else ()))
+        record.write_outcome(summary, test.evaluation if test else None, test.report.confusion if test else None,
+                             CLASS_NAMES)
         if test:
             self._emit(_evaluated("test", progress.best_epoch, test.evaluation, test.report))
         self._emit(RunFinished(
@@ -383,7 +386,9 @@ def _evaluated(split: str, epoch: int, evaluation: Evaluation, report: Report | 
     return Evaluated(split=split, epoch=epoch, accuracy=evaluation.accuracy, loss=evaluation.loss,
                      confusion=tuple(tuple(int(c) for c in row) for row in report.confusion),
                      precision=tuple(float(p) for p in report.precision),
-                     recall=tuple(float(r) for r in report.recall), class_names=CLASS_NAMES)
+                     recall=tuple(float(r) for r in report.recall), class_names=CLASS_NAMES,
+                     f1=tuple(float(f) for f in report.f1), predictions=tuple(evaluation.predictions.tolist()),
+                     confidences=tuple(evaluation.confidences.tolist()))
 
 
 def _summary_progress(progress: Progress) -> dict[str, Any]:

@@ -218,7 +218,7 @@ async def test_a_failed_run_shows_its_message_and_the_app_stays_usable():
     async with app.run_test(size=SIZE) as pilot:
         panel = app.query_one(ErrorPanel)
         await until(pilot, lambda: app.query_one(StatusLine).state == "failed")
-        assert panel.display and "FashionMNIST is not in /nowhere" in str(panel.render())
+        assert panel.display and "FashionMNIST is not in /nowhere" in panel.message
         assert panel.border_title == "The run failed"
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, PresetMenu))
@@ -294,7 +294,7 @@ async def test_an_unknown_preset_is_explained_in_the_app_which_opens_on_the_menu
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, PresetMenu))
         panel = app.query_one(ErrorPanel)
-        assert panel.display and "unknown preset 'tinyvg'. Did you mean 'tinyvgg'?" in str(panel.render())
+        assert panel.display and "unknown preset 'tinyvg'. Did you mean 'tinyvgg'?" in panel.message
         notice = str(app.screen.query_one("#notice").render())  # the menu covers the panel at 80x24
         assert notice.startswith("Cannot start: unknown preset 'tinyvg'.")
         assert not factory.trainers

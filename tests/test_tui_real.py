@@ -80,7 +80,7 @@ async def test_a_real_failure_is_shown_in_the_app(tmp_path, tiny_data, runs_dir)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.query_one(StatusLine).state == "failed")
         panel = app.query_one(ErrorPanel)
-        assert panel.display and "batch_size = 100,000" in str(panel.render())
+        assert panel.display and "batch_size = 100,000" in panel.message
         assert app.is_running and app.internal_errors == []
     app.finish_runs()
 

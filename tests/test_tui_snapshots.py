@@ -2,7 +2,8 @@
 
 Events are handed to the app's handler directly, on the UI thread, so the picture never depends on
 timing (the threaded path and batch coalescing are covered in test_tui.py). Elapsed time and ETA
-come from the events, so they are fixed too. Update with `pytest --snapshot-update` and look.
+come from the events, so they are fixed too, and so is the machine's load (a fixed sampler). The
+images are the fakes' fixed silhouettes. Update with `pytest --snapshot-update` and look.
 """
 
 from __future__ import annotations
@@ -16,6 +17,22 @@ from tests.tui_fakes import HOLD, FakeTrainer, run_script
 from tui.monitor.launch import make_app
 from tui.monitor.messages import RunEvent
 from tui.monitor.widgets.charts import Charts
+from tui.monitor.widgets.status import StatusLine
+
+
+class FixedSampler:
+    """The machine as the snapshots show it, whatever this machine is doing."""
+
+    def __init__(self, device: str) -> None:
+        pass
+
+    def sample(self) -> str:
+        return "CPU 150%"
+
+
+@pytest.fixture(autouse=True)
+def fixed_machine(monkeypatch):
+    monkeypatch.setattr("tui.monitor.widgets.status.MachineSampler", FixedSampler)
 
 
 def idle_trainer(config, resume=None):
@@ -33,6 +50,7 @@ def linear_in_epoch_7(pilot) -> None:
     app = pilot.app
     feed(app, 1, run_script(app.current.config, epochs_done=6, batches=40, batches_in_progress=26))
     app.query_one(Charts).redraw_if_changed()
+    app.query_one(StatusLine)._sample_machine()  # not a second later, on its timer
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
@@ -63,3 +81,11 @@ def test_compare_linear_then_tinyvgg_at_80x24(snap_compare):
 
     assert snap_compare(make_app(preset="linear", trainer_factory=idle_trainer), terminal_size=(80, 24),
                         run_before=two_runs, press=["c"])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_examples_view(snap_compare, size):
+    """The examples of Shirt → T-shirt/top: the second image large with its labels and confidence, and
+    its page of thumbnails (six at 80x24, twenty at 120x40), the selected one marked."""
+    assert snap_compare(make_app(preset="linear", trainer_factory=idle_trainer), terminal_size=size,
+                        run_before=linear_in_epoch_7, press=["e", "right"])

@@ -30,10 +30,17 @@ def _shade(value: float, diagonal: bool) -> Style:
     return Style(bgcolor=palette[step], color="black" if step >= 5 else "white")
 
 
+# The cell under the monitor's cursor: a colour no shade uses, so it stands out on any of them.
+CURSOR = Style(bgcolor="yellow1", color="black", bold=True)
+WORST = Style(color="red1", bold=True)  # the class with the lowest F1
+
+
 def confusion_table(confusion: np.ndarray | Sequence[Sequence[int]], class_names: Sequence[str],
                     precision: Sequence[float] | None = None, recall: Sequence[float] | None = None,
-                    *, percent: bool = False, title: str | None = None) -> Table:
-    """Rows are true classes, columns predictions; cells shaded by their share of the row."""
+                    *, f1: Sequence[float] | None = None, percent: bool = False, title: str | None = None,
+                    cursor: tuple[int, int] | None = None) -> Table:
+    """Rows are true classes, columns predictions; cells shaded by their share of the row. With ``f1``,
+    a row of F1 scores and the worst class (lowest F1) in red; ``cursor`` (true, predicted) is highlighted."""
     cm = np.asarray(confusion, dtype=float)
     rows = cm.sum(axis=1, keepdims=True)
     shares = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
@@ -47,6 +54,7 @@ def confusion_table(confusion: np.ndarray | Sequence[Sequence[int]], class_names
         table.add_column(header, justify="right", no_wrap=True, min_width=CELL, vertical="bottom")
     if recall is not None:
         table.add_column("recall", justify="right", no_wrap=True, vertical="bottom")
+    worst = int(np.argmin(f1)) if f1 is not None and len(f1) else None
     for i, name in enumerate(class_names):
         cells = []
         for j in range(len(class_names)):
@@ -54,11 +62,14 @@ def confusion_table(confusion: np.ndarray | Sequence[Sequence[int]], class_names
             text = f"{share * 100:.1f}" if percent else f"{int(cm[i, j]):,}"
             value = share if i == j else share / miss_scale
             # Padded to the full cell so the shading forms an even grid.
-            cells.append(Text(f"{text:>{CELL}}", style=_shade(value, i == j) if cm[i, j] else Style(dim=True)))
+            style = _shade(value, i == j) if cm[i, j] else Style(dim=True)
+            cells.append(Text(f"{text:>{CELL}}", style=CURSOR if cursor == (i, j) else style))
         extra = [Text(f"{recall[i] * 100:.1f}%")] if recall is not None else []
-        table.add_row(SHORT_NAMES.get(name, name), *cells, *extra)
-    if precision is not None:
-        table.add_row(Text("precision", style="italic"),
-                      *[Text(f"{p * 100:.0f}%", style="italic") for p in precision],
-                      *([""] if recall is not None else []))
+        table.add_row(Text(SHORT_NAMES.get(name, name), style=WORST if i == worst else ""), *cells, *extra)
+    for label, scores in (("precision", precision), ("F1", f1)):
+        if scores is not None:
+            table.add_row(Text(label, style="italic"),
+                          *[Text(f"{s * 100:.0f}%", style=WORST if j == worst and label == "F1" else "italic")
+                            for j, s in enumerate(scores)],
+                          *([""] if recall is not None else []))
     return table

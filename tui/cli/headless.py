@@ -24,6 +24,8 @@ class JsonLines:
         self.stream = stream
 
     def __call__(self, event: Event) -> None:
+        if event.local:  # the images themselves (DataLoaded): for views in this process, not for a log
+            return
         self.stream.write(json.dumps(event.to_dict()) + "\n")
         self.stream.flush()
 

@@ -7,6 +7,7 @@ RunEvent message (thread-safe, never blocks). Everything else here runs on the U
 from __future__ import annotations
 
 import signal
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from tui.monitor.widgets import RunView
 from tui.monitor.widgets.compare import CompareView
 from tui.monitor.widgets.confusion import ConfusionView
 from tui.monitor.widgets.error import ErrorPanel
+from tui.monitor.widgets.examples import ExamplesView
+from tui.monitor.notify import desktop_notification
 from tui.monitor.widgets.progress import RunProgress
 from tui.monitor.widgets.status import StatusLine
 
@@ -84,7 +87,7 @@ class MonitorApp(App[int]):
         Binding("p", "resume", "Resume"),
         Binding("s", "stop", "Stop"),
         *[Binding(v.key, f"view('{v.id}')", v.title, show=v.in_footer) for v in VIEWS],
-        Binding("m", "matrix", "Counts/%"),
+        Binding("m", "matrix", "Counts/%", show=False),  # the matrix's title names m; the footer is full
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("r", "past_runs", "Past runs"),
         Binding("q", "quit", "Quit"),
@@ -204,6 +207,20 @@ class MonitorApp(App[int]):
             record = f"Record: {event.run_dir}" if event.run_dir else "Nothing was recorded"
             self.notify(f"{run.config.preset} {event.status}: {tested} after {epochs} "
                         f"({fmt.duration(event.seconds)}). {record}", timeout=5, markup=False)
+            self.announce(f"{run.config.preset} {event.status}, {tested}")
+        else:
+            self.announce(f"{run.config.preset} failed")
+
+    def announce(self, message: str) -> None:
+        """Tell a person in another window that a run has ended: the terminal bell and a desktop
+        notification (only when nothing follows: a run stopped to switch presets or to quit is no news)."""
+        self.bell()
+        self.write_to_terminal(desktop_notification("fmtui", message, os.environ))
+
+    def write_to_terminal(self, sequence: str) -> None:
+        """An escape sequence for the terminal itself, through Textual's driver as App.bell() writes."""
+        if not self.is_headless and self._driver is not None:
+            self._driver.write(sequence)
 
     def _stop_current(self) -> None:
         if self.active and self.current is not None:
@@ -336,6 +353,14 @@ class MonitorApp(App[int]):
         elif tabs.active != name:
             self._previous_view = tabs.active
             tabs.active = name
+        # A view with keys of its own (the matrix's cursor, the examples) gets them at once.
+        widget = self.query_one(next(v.widget for v in VIEWS if v.id == tabs.active))
+        if widget.can_focus:
+            widget.focus()
+
+    def on_confusion_view_cell_chosen(self, message: ConfusionView.CellChosen) -> None:
+        self.query_one(ExamplesView).show_cell(message.true, message.predicted)
+        self.action_view("examples")
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

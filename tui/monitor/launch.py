@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,10 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
             device: str | None = None) -> int:
     """Run the monitor until the person quits; the exit code for the CLI."""
     app = make_app(preset=preset, data_dir=data_dir, runs_dir=runs_dir, device=device)
+    from tui.monitor.graphics import graphics_widget
+    from tui.monitor.widgets.examples import ExamplesView
+
+    ExamplesView.graphics = graphics_widget(os.environ)  # asks the terminal: before Textual takes it over
     closed = False  # the app has exited (Ctrl-C typed in it, say): a signal now can only hurry the runs
 
     def stop(signum: int) -> None:

@@ -13,6 +13,7 @@ from textual.widget import Widget
 from tui.monitor.widgets.charts import Charts
 from tui.monitor.widgets.compare import CompareView
 from tui.monitor.widgets.confusion import ConfusionView
+from tui.monitor.widgets.examples import ExamplesView
 from tui.monitor.widgets.history import HistoryTable
 
 
@@ -31,9 +32,15 @@ class View:
 VIEWS = (
     View("1", "charts", "Charts", Charts, "Loss and accuracy per epoch, train and validation, and the batch loss."),
     View("2", "confusion", "Confusion", ConfusionView,
-         "The confusion matrix with the most confused pairs; m switches counts and row percentages.", scroll=True),
+         "The confusion matrix with precision, recall and F1 per class (the worst class in red) and the most "
+         "confused pairs; m switches counts and row percentages; arrows move the cursor, Enter shows the "
+         "cell's images.", scroll=True),
     View("3", "history", "History", HistoryTable, "Every epoch's numbers; the best epoch is starred."),
     View("c", "compare", "Compare", CompareView,
          "Compare the runs of this session, and past runs you added (press again to go back).",
          in_footer=True, toggle=True),
+    View("e", "examples", "Examples", ExamplesView,
+         "The images of one confusion cell (the most confused pair, or the one chosen in the matrix) with "
+         "their confidence: mistakes the surest first, correct ones the least sure first. ← → image, ↑ ↓ row, "
+         "PgUp/PgDn page, Home/End, Esc back to the matrix.", in_footer=True),
 )

@@ -1,4 +1,5 @@
-"""The status line: what is training where, its state, and how long it has taken and will take."""
+"""The status line: what is training where, its state, what the machine is doing, and how long the run
+has taken and will take."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from core.config import TrainConfig
 from core.events import (BatchEnded, EpochEnded, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted,
                          StopRequested)
 from tui import format as fmt
+from tui.monitor.machine import MachineSampler
 from tui.monitor.widgets import ThrottledWidget
+
+MACHINE_SECONDS = 1.0  # how often the machine is sampled while a run is active
+ACTIVE = ("running", "paused", "stopping")
 
 # Badges in 256-colour names so they read the same in tmux without true colour.
 STATE_STYLES = {
@@ -21,7 +26,9 @@ STATE_STYLES = {
 
 
 class StatusLine(ThrottledWidget):
-    """One line: state badge, preset and model, parameters, device; elapsed time and ETA on the right."""
+    """One line: state badge, preset and model, parameters, device; on the right the machine's load
+    (GPU memory and utilisation, or CPU use), elapsed time and ETA. Where the line is too short the
+    parameter count goes first."""
 
     DEFAULT_CSS = """
     StatusLine { height: 1; width: 1fr; }
@@ -32,14 +39,26 @@ class StatusLine(ThrottledWidget):
     # Training time from the trainer's own events (pauses excluded), not the wall clock.
     elapsed: reactive[float | None] = reactive(None)
     eta: reactive[float | None] = reactive(None)
+    machine: reactive[str] = reactive("")  # "CPU 187%" or "GPU 3.1/80 GiB 87%"
 
     _title = ""  # preset and model of the run being followed
+    _short = ""  # the subject without the parameter count, for a short line
     _started = False
+    _sampler: MachineSampler | None = None
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(MACHINE_SECONDS, self._sample_machine)
 
     def reset(self, config: TrainConfig) -> None:
         self._title, self._started = _name(config.preset, config.model), False
         self.state, self.subject = "starting", f"{self._title}: loading data"
+        self._short, self._sampler, self.machine = "", None, ""
         self.elapsed = self.eta = None
+
+    def _sample_machine(self) -> None:
+        if self._sampler is not None and self.state in ACTIVE:
+            self.machine = self._sampler.sample()
 
     def follow(self, event: Event) -> None:
         match event:
@@ -48,6 +67,8 @@ class StatusLine(ThrottledWidget):
                 self.state = "running"
                 self.subject = (f"{_name(event.preset, event.model)} · {event.parameters:,} params · "
                                 f"{event.device}")
+                self._short = f"{_name(event.preset, event.model)} · {event.device}"
+                self._sampler = MachineSampler(event.device)
                 self.elapsed, self.eta = 0.0, None
             case BatchEnded():
                 # Ten a second: stored without a redraw; the timer shows them once a second.
@@ -64,9 +85,9 @@ class StatusLine(ThrottledWidget):
             case StopRequested():
                 self.state = "stopping"
             case RunFinished():
-                self.state, self.elapsed, self.eta = event.status, event.seconds, None
+                self.state, self.elapsed, self.eta, self.machine = event.status, event.seconds, None, ""
             case RunFailed():
-                self.state, self.eta = "failed", None
+                self.state, self.eta, self.machine = "failed", None, ""
                 if not self._started:
                     self.subject = f"{self._title}: did not start"
 
@@ -77,11 +98,12 @@ class StatusLine(ThrottledWidget):
             times.append(f"elapsed {fmt.duration(self.elapsed)}")
         if self.eta is not None and self.state in ("running", "paused"):
             times.append(f"ETA {fmt.duration(self.eta)}")
-        right = "  ".join(times)
+        right = "  ".join(filter(None, [self.machine, *times]))
         line = Text(no_wrap=True)
         line.append(f" {self.state.upper()} ", style=STATE_STYLES.get(self.state, "reverse"))
         room = self.size.width - line.cell_len - len(right) - 2
-        subject = self.subject if len(self.subject) <= room else self.subject[:max(room - 1, 0)] + "…"
+        subject = self.subject if len(self.subject) <= room or not self._short else self._short
+        subject = subject if len(subject) <= room else subject[:max(room - 1, 0)] + "…"
         line.append(f" {subject}")
         line.append(" " * max(1, self.size.width - line.cell_len - len(right)))
         line.append(right)
