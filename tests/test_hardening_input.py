@@ -71,7 +71,8 @@ def test_a_preset_name_that_is_a_path_is_refused_before_the_data_loads(preset_fi
     before fmtui looks for the data (here there is none)."""
     result = invoke("train", "--preset", preset_file, "--data-dir", tmp_path / "no-data", "--runs-dir",
                     tmp_path / "runs", "--set", "preset=../x")
-    assert result.exit_code == 2 and "--set preset = '../x': must be a name usable in a directory name" in result.stderr
+    assert result.exit_code == 2
+    assert "--set preset = '../x': must be a name usable in a directory name" in result.stderr
     assert "FashionMNIST" not in result.stderr and not (tmp_path / "runs").exists()
 
 

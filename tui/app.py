@@ -326,7 +326,8 @@ class MonitorApp(App[int]):
 
     def action_stop(self) -> None:
         self._stop_current()
-        self.notify("Stopping at the next batch; the best weights are then tested and the record completed.", markup=False)
+        self.notify("Stopping at the next batch; the best weights are then tested and the record completed.",
+                    markup=False)
 
     def action_compare(self) -> None:
         tabs = self.query_one(TabbedContent)
