@@ -11,9 +11,10 @@
         run.lock                held (flock) by the process writing the run, for as long as it lives
 
 Every file is written through a temporary file and a rename (core.files), so a process killed at
-any moment leaves it either as it was or as it was meant to be. The files of one epoch are all written before any is renamed, so a disk that fills up mid-epoch leaves
-the record as the previous epoch left it, summary included. What is read back is checked for shape
-(core.schema): a damaged record is reported, naming the file, never half-used.
+any moment leaves it either as it was or as it was meant to be. The files of one epoch are all
+written before any is renamed, so a disk that fills up mid-epoch leaves the record as the previous
+epoch left it, summary included. What is read back is checked for shape (core.schema): a damaged
+record is reported, naming the file, never half-used.
 """
 
 from __future__ import annotations

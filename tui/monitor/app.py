@@ -338,7 +338,8 @@ class MonitorApp(App[int]):
 
     def action_stop(self) -> None:
         self._stop_current()
-        self.notify("Stopping at the next batch; the best weights are then tested and the record completed.", markup=False)
+        self.notify("Stopping at the next batch; the best weights are then tested and the record completed.",
+                    markup=False)
 
     def action_matrix(self) -> None:
         confusion = self.query_one(ConfusionView)

@@ -57,10 +57,15 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
         if closed and app.hurry_runs():
             leave_now(exits.after_signal(signum))
 
+    def hurry() -> bool:
+        # The process may leave at once only once the app has given the terminal back.
+        nothing_recording = app.hurry_runs()
+        return closed and nothing_recording
+
     # SIGINT too: Ctrl-C typed in the app arrives as a key (see MonitorApp), but `kill -INT` from
     # elsewhere arrives as a signal and must end the run the same way; once the app has closed the
     # terminal is back to normal and a Ctrl-C is a signal again.
-    with Interrupts(stop=stop, hurry=app.hurry_runs) as interrupts:
+    with Interrupts(stop=stop, hurry=hurry) as interrupts:
         try:
             app.run()
         finally:
