@@ -273,6 +273,8 @@ def send(run_dir: Path, command: str, timeout: float = 5.0) -> str:
         require_live(run_dir)
         raise ControlError(f"{run_dir} is live{lock_holder(run_dir)} but has no control socket (it was started "
                            f"by an fmtui without one, or is still loading its data); try again shortly.") from None
+    except PermissionError:
+        raise ControlError(f"permission denied: {run_dir} belongs to another user.") from None
     except OSError as exc:
         raise ControlError(f"cannot reach {path}: {exc.strerror or exc}.") from None
     if not stat.S_ISSOCK(info.st_mode):

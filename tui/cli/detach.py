@@ -61,7 +61,7 @@ def start_detached(args: list[str], runs_dir: Path) -> int:
             log = target
         except OSError:
             pass
-    out = console()
+    out = console(soft_wrap=True)  # paths whole, to be copied
     if isinstance(told, dict) and told.get("ended"):
         out.print(Text(f"The run ended at once ({told['ended'].get('status') or told['ended'].get('error')}); "
                        f"its log: {log}"))

@@ -32,7 +32,7 @@ def run_path(run: Path, runs_dir: Path) -> Path:
 def request(command: str, run: Path, runs_dir: Path) -> int:
     path = run_path(run, runs_dir)
     send(path, command)
-    console().print(Text(f"{path}: {REQUESTS[command]}."))
+    console(soft_wrap=True).print(Text(f"{path}: {REQUESTS[command]}."))
     return 0
 
 
