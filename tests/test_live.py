@@ -257,3 +257,69 @@ def test_sighup_to_the_monitor_leaves_its_run_training_to_the_end(tmp_path, tiny
             os.close(master)
         if monitor.poll() is None:
             monitor.kill()
+
+
+# --- the attached monitor without a second process --------------------------------------------------
+
+class AttachedFake:
+    """A scripted attached run: it holds until stopped, and records whether anything stopped or left it."""
+
+    attached = True
+
+    def __new__(cls, config):
+        from tests.tui_fakes import FakeTrainer, run_script
+
+        fake = FakeTrainer(config, run_script(config, epochs_done=2))
+        fake.attached, fake.detached = True, False
+        fake.detach = lambda: setattr(fake, "detached", True)
+        return fake
+
+
+def attachable(tmp_path: Path) -> Path:
+    from core.config import TrainConfig
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    RunRecord(run_dir).write_config(TrainConfig(preset="tiny", model="linear", epochs=5))
+    return run_dir
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+@drive
+async def test_leaving_an_attached_monitor_leaves_the_run_going(tmp_path, key):
+    """q and Ctrl-C in an attached monitor leave at once, with no question, and never stop the run."""
+    fakes = []
+    app = make_app(attach=attachable(tmp_path),
+                   attach_trainer=lambda record: fakes.append(AttachedFake(record.read_config())) or fakes[-1])
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(HistoryTable).row_count == 2, timeout=10)
+        await pilot.press(key)
+        await until(pilot, lambda: app.return_code is not None, timeout=10)
+    assert app.return_code == 0 and app.finish_runs() == []
+    (fake,) = fakes
+    assert fake.detached and not fake._stop.is_set(), "left, not stopped"
+
+
+def test_the_watcher_waits_for_whole_lines_and_reports_a_deleted_run_directory(tmp_path):
+    """A half-written last line waits for its end; a run directory deleted while attached ends the view with a message."""
+    from core.records import RunLock
+    from tui.monitor.remote import AttachedTrainer
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    seen = []
+    with RunLock(run_dir):  # live: this process "trains" it
+        (run_dir / EVENTS_NAME).write_text(json.dumps(Paused(1, 2).to_dict()) + '\n{"event":"resumed",')
+        watcher = AttachedTrainer(run_dir, poll=0.02, grace=0.2)
+        watcher.subscribe(seen.append)
+        watcher.start()
+        wait_for(lambda: seen == [Paused(1, 2)], timeout=5)
+        assert watcher.paused
+        with open(run_dir / EVENTS_NAME, "a") as f:
+            f.write('"epoch":1,"batch":2}\n')
+        wait_for(lambda: len(seen) == 2, timeout=5)
+        assert not watcher.paused
+        shutil.rmtree(run_dir)
+        outcome = watcher.wait(timeout=5)
+    assert outcome is not None and "was deleted" in outcome.error and outcome.user_error
+    assert seen[-1] is outcome

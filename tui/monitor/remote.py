@@ -138,6 +138,6 @@ class AttachedTrainer:
             epochs = None
         kept = f"its record keeps {epochs} complete epoch{'s' * (epochs != 1)}" if epochs is not None \
             else "its record keeps its last complete epoch"
-        resume = "press r to resume it" if epochs else "there is nothing to resume"
+        resume = "r lists it, and r there resumes it" if epochs else "there is nothing to resume"
         return (f"The run's process is gone without finishing (killed, out of memory, or the machine "
                 f"restarted): {kept}; {resume}. {self.run_dir}")
