@@ -323,3 +323,62 @@ def test_the_watcher_waits_for_whole_lines_and_reports_a_deleted_run_directory(t
         outcome = watcher.wait(timeout=5)
     assert outcome is not None and "was deleted" in outcome.error and outcome.user_error
     assert seen[-1] is outcome
+
+
+def live_records(runs_dir: Path, count: int) -> list:
+    """``count`` run records whose locks this process holds: live, as far as any other process can tell."""
+    from datetime import datetime
+
+    from core.config import TrainConfig
+    from core.records import RunLock, new_summary
+
+    locks = []
+    for n in range(count):
+        record = RunRecord.create(runs_dir, f"live{n}", datetime(2026, 1, 1, 0, 0, n))
+        config = TrainConfig(preset=f"live{n}", model="linear", epochs=5)
+        record.write_config(config)
+        record.write_summary(new_summary(record, config, datetime.now(), "cpu", 1))
+        lock = RunLock(record.path)
+        lock.acquire()
+        locks.append(lock)
+    return locks
+
+
+def test_attach_without_a_run_names_the_live_ones(tmp_path, runs_dir):
+    """`fmtui attach` with none live exits 2 saying so; with several and no terminal to ask, it lists them."""
+    runs_dir.mkdir()
+    none = cli("attach", "--runs-dir", runs_dir)
+    assert none.returncode == 2 and "no run in" in none.stderr and "is live" in none.stderr
+    locks = live_records(runs_dir, 2)
+    try:
+        several = cli("attach", "--runs-dir", runs_dir, stdin=subprocess.DEVNULL)
+        assert several.returncode == 2 and "2 runs in" in several.stderr
+        assert all(str(lock.path.parent) in several.stderr for lock in locks)
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+@drive
+async def test_enter_on_a_live_run_in_past_runs_attaches(tmp_path, runs_dir):
+    """In the past-runs list (r) a live run is listed as running, and Enter attaches to it."""
+    from tui.monitor.screens.past_runs import PastRuns
+
+    (lock,) = live_records(runs_dir, 1)
+    attached = []
+    app = make_app(runs_dir=runs_dir,
+                   attach_trainer=lambda record: attached.append(record.path) or AttachedFake(record.read_config()))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(app.screen_stack) > 1)
+            await pilot.press("escape")  # the preset menu that opens when no --preset is given
+            await pilot.press("r")
+            await until(pilot, lambda: isinstance(app.screen, PastRuns))
+            assert "running" in str(app.screen.query_one("DataTable").get_row_at(0)[2])
+            await pilot.press("enter")
+            await until(pilot, lambda: app.query_one(HistoryTable).row_count == 2, timeout=10)
+            assert attached == [lock.path.parent] and app.current.attached
+            await pilot.press("q")
+        assert app.return_code == 0
+    finally:
+        lock.release()
