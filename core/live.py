@@ -138,8 +138,9 @@ class _Address:
         self._fd: int | None = None
         if len(os.fsencode(self.path)) <= _MAX_ADDRESS:
             self.address = str(self.path)
-        else:
-            self._fd = os.open(run_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        else:  # Linux: the directory through a descriptor (elsewhere bind/connect then fail with OSError)
+            flags = getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC
+            self._fd = os.open(run_dir, flags)
             self.address = f"/proc/self/fd/{self._fd}/{SOCKET_NAME}"
 
     def __enter__(self) -> str:
@@ -169,6 +170,9 @@ class ControlServer:
         return self.run_dir / SOCKET_NAME
 
     def start(self) -> None:
+        """OSError where a socket cannot be made here (no AF_UNIX, a file system without sockets)."""
+        if not hasattr(socket, "AF_UNIX"):
+            raise OSError("this system has no Unix sockets")
         self.path.unlink(missing_ok=True)  # left by a killed process; we hold the run's lock
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -279,6 +283,8 @@ def send(run_dir: Path, command: str, timeout: float = 5.0) -> str:
         raise ControlError(f"cannot reach {path}: {exc.strerror or exc}.") from None
     if not stat.S_ISSOCK(info.st_mode):
         raise ControlError(f"{path} is not a socket; it was not made by fmtui.")
+    if not hasattr(socket, "AF_UNIX"):
+        raise ControlError("this system has no Unix sockets: a run can be steered only from its own monitor.")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
