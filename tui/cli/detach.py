@@ -62,9 +62,11 @@ def start_detached(args: list[str], runs_dir: Path) -> int:
         except OSError:
             pass
     out = console(soft_wrap=True)  # paths whole, to be copied
-    if isinstance(told, dict) and told.get("ended"):
-        out.print(Text(f"The run ended at once ({told['ended'].get('status') or told['ended'].get('error')}); "
-                       f"its log: {log}"))
+    ended = told.get("ended") if isinstance(told, dict) else None
+    if isinstance(ended, dict):
+        if ended.get("event") == "run_failed":
+            raise FmtuiError(f"the detached run failed as it began: {ended.get('error')} (its log: {log})")
+        out.print(Text(f"The detached run ended as it began ({ended.get('status')}); its log: {log}"))
         return 0
     out.print(Text(f"Training in the background (process {child.pid}): {run_dir}"))
     out.print(Text(f"  watch and steer it: fmtui attach {run_dir}"))
