@@ -76,8 +76,10 @@ class Trainer:
         self._record: RunRecord | None = None
         self._lock: RunLock | None = None  # the run directory's, once there is one
         # Other processes follow the run through its event log and steer it through its control socket.
+        # The log has a bus of its own: a stuck subscriber here (a terminal on hold) never delays viewers.
         self._event_log = EventLog()
-        self.bus.subscribe(self._event_log)
+        self._log_bus = EventBus()
+        self._log_bus.subscribe(self._event_log)
         self._control_server: ControlServer | None = None
         self._epoch = self._batch = 0
 
@@ -127,6 +129,7 @@ class Trainer:
             if self._thread.is_alive():
                 return None
         self.bus.close()
+        self._log_bus.close()
         return self._outcome
 
     # --- the run ---------------------------------------------------------------------------------
@@ -348,6 +351,7 @@ class Trainer:
     # --- helpers on the worker thread ------------------------------------------------------------
 
     def _emit(self, event: Event) -> None:
+        self._log_bus.publish(event)
         self.bus.publish(event)
 
     def _keep_validating(self) -> bool:

@@ -382,3 +382,26 @@ async def test_enter_on_a_live_run_in_past_runs_attaches(tmp_path, runs_dir):
         assert app.return_code == 0
     finally:
         lock.release()
+
+
+def test_a_stuck_subscriber_in_the_run_does_not_hold_up_its_viewers(tiny_config, tiny_data, runs_dir):
+    """The event log has its own delivery: a display stuck in the training process (a terminal on hold)
+    delays neither the log nor the lock's release, so viewers see the run end when it ends."""
+    import threading
+
+    from core.training import Trainer
+
+    trainer = Trainer(tiny_config, data_dir=tiny_data, runs_dir=runs_dir)
+    release = threading.Event()
+    trainer.subscribe(lambda event: release.wait())
+    began = time.monotonic()
+    trainer.start()
+    trainer._thread.join(60)
+    try:
+        assert not trainer._thread.is_alive() and time.monotonic() - began < 30
+        (run_dir,) = runs_dir.iterdir()
+        assert logged(run_dir)[-1] == "run_finished"
+        assert current_summary(RunRecord(run_dir))["status"] == "finished", "the lock is free: not 'running'"
+    finally:
+        release.set()
+        trainer.wait(timeout=30)
