@@ -405,3 +405,27 @@ def test_a_stuck_subscriber_in_the_run_does_not_hold_up_its_viewers(tiny_config,
     finally:
         release.set()
         trainer.wait(timeout=30)
+
+
+@drive
+async def test_attaching_replays_the_whole_current_epoch_of_batch_progress(tmp_path):
+    """On attach, the epochs so far and every logged point of the current epoch's batch-loss curve are shown,
+    not only the newest (replayed progress is not coalesced away)."""
+    from core.config import TrainConfig
+    from core.records import RunLock
+    from tests.tui_fakes import run_script
+    from tui.monitor.widgets.charts import Charts
+
+    run_dir = attachable(tmp_path)
+    config = RunRecord(run_dir).read_config()
+    script = [e for e in run_script(config, epochs_done=3, batches=200, batches_in_progress=150)
+              if hasattr(e, "kind")]
+    (run_dir / EVENTS_NAME).write_text("".join(json.dumps(e.to_dict()) + "\n" for e in script))
+    with RunLock(run_dir):
+        app = make_app(attach=run_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            charts = app.query_one(Charts)
+            await until(pilot, lambda: app.query_one(HistoryTable).row_count == 3 and charts.batch_x[-1:] == [150],
+                        timeout=10)
+            assert charts.epoch == 4 and charts.batch_x == list(range(1, 151))
+            await pilot.press("q")

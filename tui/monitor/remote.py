@@ -15,9 +15,26 @@ import time
 from pathlib import Path
 
 from core.errors import FmtuiError
-from core.events import Event, Paused, Resumed, RunFailed, RunFinished, StopRequested, Subscriber
+from dataclasses import dataclass
+
+from core.events import (BatchEnded, EpochEnded, Event, Paused, Resumed, RunFailed, RunFinished, StopRequested,
+                         Subscriber)
 from core.live import EVENTS_NAME, EventTail, send
 from core.records import RunRecord, is_live
+
+@dataclass(frozen=True)
+class ReplayedBatch(BatchEnded):
+    """Batch progress from the log's backlog: shown point by point (the app coalesces only live progress,
+    which would otherwise leave one point of the current epoch's batch-loss curve)."""
+
+
+def replayable(events: list[Event]) -> list[Event]:
+    """The backlog read on attaching, trimmed for the app: batch progress of finished epochs is left out
+    (the views keep only the current epoch's), the rest marked as replayed."""
+    ended = {event.epoch for event in events if isinstance(event, EpochEnded)}
+    return [ReplayedBatch(**vars(event)) if isinstance(event, BatchEnded) else event
+            for event in events if not (isinstance(event, BatchEnded) and event.epoch in ended)]
+
 
 POLL_SECONDS = 0.2  # how often the log is looked at: live progress shows within a second
 GONE_GRACE_SECONDS = 2.0  # a free lock without a final event, this long, means the process is gone
@@ -100,9 +117,12 @@ class AttachedTrainer:
     def _watch(self) -> None:
         tail = EventTail(self.run_dir / EVENTS_NAME)
         gone_since: float | None = None
+        backlog = True
         while not self._leaving.is_set():
             try:
                 events = tail.read()
+                if backlog and events:
+                    events, backlog = replayable(events), False
             except FileNotFoundError:  # not written yet (the run is loading its data), or deleted
                 events = []
                 if not self.run_dir.is_dir():
