@@ -13,7 +13,7 @@ import threading
 import traceback
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 
@@ -192,6 +192,47 @@ class RunFailed(Event):
 
 
 Subscriber = Callable[[Event], None]
+
+
+def event_kinds() -> dict[str, type[Event]]:
+    """Every event class by its ``kind()``, subclasses of subclasses included."""
+    found: dict[str, type[Event]] = {}
+    pending = list(Event.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found[cls.kind()] = cls
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def event_from_dict(data: Any) -> Event | None:
+    """The inverse of ``Event.to_dict``, for events read back from a file (core.live): None for an
+    unknown kind or a dict that does not fit its class. Unknown fields are ignored and missing ones
+    with defaults filled, so a log written by a slightly newer or older fmtui still reads."""
+    if not isinstance(data, dict):
+        return None
+    cls = event_kinds().get(data.get("event"))  # type: ignore[arg-type]
+    if cls is None:
+        return None
+    values = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if isinstance(value, list):  # JSON has lists only; events hold tuples (frozen, hashable)
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        elif value is None and f.name in _NAN_WHEN_NULL.get(cls.kind(), ()):
+            value = math.nan  # to_dict wrote a non-finite float as null
+        values[f.name] = value
+    try:
+        return cls(**values)
+    except TypeError:  # a required field is missing
+        return None
+
+
+# Float fields to_dict may have written as null (a diverged loss); None is not a float the views expect.
+_NAN_WHEN_NULL = {"batch_ended": ("loss",), "epoch_ended": ("train_loss", "val_loss"), "diverged": ("loss",),
+                  "evaluated": ("loss",)}
 
 
 class EventBus:

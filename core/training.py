@@ -40,6 +40,7 @@ from core.errors import FmtuiError
 from core.evaluation import evaluate_checkpoint
 from core.events import (BatchEnded, DataLoaded, Diverged, EarlyStopped, EpochEnded, Evaluated, Event, EventBus,
                          Paused, Resumed, RunFailed, RunFinished, RunStarted, StopRequested, Subscriber, TestStarted)
+from core.live import ControlServer, EventLog
 from core.loop import (Abandoned, Evaluation, check_compiler, evaluate, make_optimizer, make_scheduler,
                        resolve_device, train_one_epoch)
 from core.metrics import Report, classification_report
@@ -75,6 +76,12 @@ class Trainer:
         self._outcome: Outcome | None = None
         self._record: RunRecord | None = None
         self._lock: RunLock | None = None  # the run directory's, once there is one
+        # Other processes follow the run through its event log and steer it through its control socket.
+        # The log has a bus of its own: a stuck subscriber here (a terminal on hold) never delays viewers.
+        self._event_log = EventLog()
+        self._log_bus = EventBus()
+        self._log_bus.subscribe(self._event_log)
+        self._control_server: ControlServer | None = None
         self._epoch = self._batch = 0
 
     # --- controls, callable from any thread --------------------------------------------------------
@@ -123,6 +130,7 @@ class Trainer:
             if self._thread.is_alive():
                 return None
         self.bus.close()
+        self._log_bus.close()
         return self._outcome
 
     # --- the run ---------------------------------------------------------------------------------
@@ -141,6 +149,11 @@ class Trainer:
                                  "" if user_error else traceback.format_exc()))
             self._outcome = Outcome("failed", record.path if record else None, None, message, user_error)
         finally:
+            if self._control_server is not None:
+                self._control_server.close()
+            # Viewers take a free lock without a final event in the log for a killed process: the
+            # final event goes into the log first (bounded: a stuck subscriber must not keep the lock).
+            self._event_log.done.wait(5.0)
             if self._lock is not None:
                 self._lock.release()  # the record is final
         return self._outcome
@@ -186,6 +199,7 @@ class Trainer:
         if not self._control.begin_recording():
             return self._ended_before_start(progress)
         record, summary = self._begin_record(config, device, count_parameters(model))
+        self._serve_control(record)
 
         first_epoch = progress.epoch + 1
         self._emit(RunStarted(
@@ -308,6 +322,16 @@ class Trainer:
         self._record = record
         return record, summary
 
+    def _serve_control(self, record: RunRecord) -> None:
+        server = ControlServer(record.path, {"pause": self.pause, "resume": self.resume,
+                                             "stop": lambda: self.stop("stopped"),
+                                             "ping": lambda: "paused" if self.paused else "ok"})
+        try:
+            server.start()
+        except OSError:
+            return  # a file system without sockets: the run goes on, controlled from this process only
+        self._control_server = server
+
     def _ended_before_start(self, progress: Progress) -> Outcome:
         """Stopped while the data loaded: nothing was trained, so nothing is recorded (a resumed run's
         record is left exactly as it was)."""
@@ -330,6 +354,7 @@ class Trainer:
     # --- helpers on the worker thread ------------------------------------------------------------
 
     def _emit(self, event: Event) -> None:
+        self._log_bus.publish(event)
         self.bus.publish(event)
 
     def _keep_validating(self) -> bool:

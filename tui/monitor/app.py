@@ -20,7 +20,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from core.config import PresetInfo, TrainConfig
 from core.errors import FmtuiError
-from core.records import RunRecord
+from core.records import RunRecord, run_summary
 from core.events import (EarlyStopped, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted, StopRequested,
                          Subscriber)
 from tui import exits
@@ -71,6 +71,11 @@ class Run:
     stopping: bool = False
     ended: bool = False  # its RunFinished or RunFailed has been handled: the record is complete
 
+    @property
+    def attached(self) -> bool:
+        """The run is in another process (tui.monitor.remote): leaving the monitor leaves it going."""
+        return getattr(self.trainer, "attached", False)
+
 
 class MonitorApp(App[int]):
     TITLE = "fmtui"
@@ -98,7 +103,8 @@ class MonitorApp(App[int]):
     def __init__(self, *, new_trainer: Callable[[TrainConfig, RunRecord | None], TrainerLike],
                  presets: Callable[[], list[PresetInfo]], past_runs: Callable[[], list[RunRecord]],
                  runs_dir: str, device: str | None = None, start: TrainConfig | None = None,
-                 problem: str = "") -> None:
+                 problem: str = "", attach: RunRecord | None = None,
+                 attach_trainer: Callable[[RunRecord], TrainerLike] | None = None) -> None:
         super().__init__()
         self.new_trainer = new_trainer
         self.presets = presets
@@ -106,6 +112,8 @@ class MonitorApp(App[int]):
         self.runs_dir = runs_dir
         self.device = device
         self.initial = start
+        self.attach = attach  # a live run in another process to open on
+        self.attach_trainer = attach_trainer or _attached_trainer
         self.problem = problem  # a command-line problem (say, an unknown --preset) to show on opening
         self.runs: dict[int, Run] = {}
         self.current: Run | None = None
@@ -139,7 +147,9 @@ class MonitorApp(App[int]):
         self._compare = self.query_one(CompareView)
         if self.problem:
             self.query_one(ErrorPanel).show("Cannot start", self.problem)
-        if self.initial is not None:
+        if self.attach is not None:
+            self.attach_run(self.attach)
+        elif self.initial is not None:
             self.start_run(self.initial)
         else:
             self.action_new_run(notice=self.problem)
@@ -154,7 +164,28 @@ class MonitorApp(App[int]):
     # --- runs and their events -------------------------------------------------------------------
 
     def start_run(self, config: TrainConfig, resume: RunRecord | None = None) -> None:
-        run = Run(len(self.runs) + 1, config, self.new_trainer(config, resume))
+        self._add_run(config, self.new_trainer(config, resume))
+
+    def attach_run(self, record: RunRecord) -> None:
+        """Follow a live run in another process; one this monitor was following is left to itself."""
+        try:
+            config = record.read_config()
+        except FmtuiError as exc:
+            self.query_one(ErrorPanel).show("Cannot attach", str(exc))
+            return
+        if self.current is not None and self.current.attached and self.active:
+            self.leave(self.current)
+        self._add_run(config, self.attach_trainer(record))
+        self.notify(f"Attached to {record.run_id}: q leaves it running.", markup=False)
+
+    def leave(self, run: Run) -> None:
+        detach = getattr(run.trainer, "detach", None)
+        if detach is not None:
+            detach()
+        run.ended = True
+
+    def _add_run(self, config: TrainConfig, trainer: TrainerLike) -> None:
+        run = Run(len(self.runs) + 1, config, trainer)
         self.runs[run.number] = run
         self.current = run
         for view in self._views:
@@ -166,6 +197,8 @@ class MonitorApp(App[int]):
 
     def on_run_event(self, message: RunEvent) -> None:
         run, event = self.runs[message.run], message.event
+        if run.ended and run.attached:
+            return  # one this monitor has left: what its watcher had still queued is not shown
         self._show(run, event)
         if isinstance(event, RunStarted) and event.first_epoch > 1:
             # A resumed run: its charts, history and comparison start from its first epoch, not this session's.
@@ -224,9 +257,18 @@ class MonitorApp(App[int]):
 
     def _stop_current(self) -> None:
         if self.active and self.current is not None:
-            self.current.stopping = True
-            self.current.trainer.stop()
+            if self._request(self.current.trainer.stop):
+                self.current.stopping = True
             self.refresh_bindings()
+
+    def _request(self, request: Callable[[], None]) -> bool:
+        """Pass a request to the current run; one in another process may be unreachable (it says why)."""
+        try:
+            request()
+        except FmtuiError as exc:
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
+            return False
+        return True
 
     def finish_runs(self, timeout: float = 120.0) -> list[str]:
         """After the app has exited: end any run still going (say, the terminal went away) and wait for it.
@@ -235,7 +277,9 @@ class MonitorApp(App[int]):
         """
         interrupted = []
         for run in self.runs.values():
-            if run.trainer.running:
+            if run.attached:
+                self.leave(run)  # another process's run: it goes on without this monitor
+            elif run.trainer.running:
                 run.trainer.stop("interrupted")  # skips the test evaluation so we exit promptly
                 outcome = run.trainer.wait(timeout)
                 if getattr(outcome, "status", None) == "interrupted" and getattr(outcome, "run_dir", None):
@@ -247,7 +291,7 @@ class MonitorApp(App[int]):
     def hurry_runs(self) -> bool:
         """A second interrupt while runs end: each gives up its epoch in progress. True when none has
         begun a record, so the process may leave at once."""
-        answers = [run.trainer.hurry() for run in self.runs.values() if run.trainer.running]
+        answers = [run.trainer.hurry() for run in self.runs.values() if run.trainer.running and not run.attached]
         return all(answers)
 
     # --- keys ------------------------------------------------------------------------------------
@@ -307,6 +351,14 @@ class MonitorApp(App[int]):
         if choice is None:
             return
         action, record = choice
+        if action == "compare" and run_summary(record)["status"] == "running":
+            if self.active and self.current is not None and not self.current.attached:
+                self.notify(f"{self.current.config.preset} is running here; stop it or let it finish before "
+                            f"attaching to {record.run_id} (or run `fmtui attach` in another terminal).",
+                            severity="warning", timeout=8, markup=False)
+                return
+            self.attach_run(record)
+            return
         try:
             if action == "compare":
                 if self._compare.add_past(record):
@@ -323,21 +375,26 @@ class MonitorApp(App[int]):
         self._switch_to(config, record, f"resume {record.run_id}")
 
     def action_interrupt(self) -> None:
+        if self.current is not None and self.current.attached:
+            self.exit(0)  # the run is another process's: Ctrl-C leaves it going, as q does
+            return
         # run_tui then ends any run as interrupted, with its state saved
         self.exit(return_code=exits.after_signal(signal.SIGINT))
 
     def action_pause(self) -> None:
         if self.current is not None:
-            self.current.trainer.pause()
+            self._request(self.current.trainer.pause)
             self.refresh_bindings()
 
     def action_resume(self) -> None:
         if self.current is not None:
-            self.current.trainer.resume()
+            self._request(self.current.trainer.resume)
             self.refresh_bindings()
 
     def action_stop(self) -> None:
         self._stop_current()
+        if self.current is None or not self.current.stopping:
+            return
         self.notify("Stopping at the next batch; the best weights are then tested and the record completed.",
                     markup=False)
 
@@ -370,8 +427,8 @@ class MonitorApp(App[int]):
         if self.quitting:
             self.notify("Still completing the run's record; fmtui exits as soon as it is written.", markup=False)
             return
-        if not self.active:
-            self.exit(0)
+        if not self.active or (self.current is not None and self.current.attached):
+            self.exit(0)  # an attached run is another process's: it goes on, no question to ask
             return
 
         def answered(stop: bool | None) -> None:
@@ -386,3 +443,9 @@ class MonitorApp(App[int]):
 
         self.push_screen(Confirm("A run is active. Stop it (its best weights are tested and its record completed) "
                                  "and quit?", yes="Stop and quit", no="Keep running"), answered)
+
+
+def _attached_trainer(record: RunRecord) -> TrainerLike:
+    from tui.monitor.remote import AttachedTrainer
+
+    return AttachedTrainer(record.path)

@@ -1,9 +1,16 @@
-"""Building and running the monitor app: one factory for the CLI and the tests alike."""
+"""Building and running the monitor app: one factory for the CLI and the tests alike.
+
+When the terminal goes away (SIGHUP: the SSH connection drops, the window closes) the monitor leaves
+and the runs it started go on headless to the end of their records; `fmtui attach` shows them again.
+Ctrl-C, q and SIGTERM end them as before.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +24,9 @@ from tui.signals import Interrupts, leave_now
 
 def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_dir: Path = Path("runs"),
              device: str | None = None,
-             trainer_factory: Callable[[TrainConfig, RunRecord | None], TrainerLike] | None = None) -> MonitorApp:
+             trainer_factory: Callable[[TrainConfig, RunRecord | None], TrainerLike] | None = None,
+             attach: Path | None = None,
+             attach_trainer: Callable[[RunRecord], TrainerLike] | None = None) -> MonitorApp:
     """The app, ready to run. A bad --device raises ConfigError before any screen opens; a preset that
     cannot be used is explained inside the app, which opens on the preset menu instead."""
     with_overrides(TrainConfig(), {"device": device})  # checks --device even when no preset is given
@@ -37,22 +46,29 @@ def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_di
                       # The monitor makes its runs directory with its first run: none yet is no error here.
                       past_runs=lambda: list_runs(runs_dir) if Path(runs_dir).is_dir() else [],
                       runs_dir=str(runs_dir), device=device,
-                      start=start, problem=problem)
+                      start=start, problem=problem, attach=RunRecord(attach) if attach is not None else None,
+                      attach_trainer=attach_trainer)
 
 
 def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir: Path = Path("runs"),
-            device: str | None = None) -> int:
+            device: str | None = None, attach: Path | None = None) -> int:
     """Run the monitor until the person quits; the exit code for the CLI."""
-    app = make_app(preset=preset, data_dir=data_dir, runs_dir=runs_dir, device=device)
+    app = make_app(preset=preset, data_dir=data_dir, runs_dir=runs_dir, device=device, attach=attach)
     from tui.monitor.graphics import graphics_widget
     from tui.monitor.widgets.examples import ExamplesView
 
     ExamplesView.graphics = graphics_widget(os.environ)  # asks the terminal: before Textual takes it over
     closed = False  # the app has exited (Ctrl-C typed in it, say): a signal now can only hurry the runs
+    hung_up = False  # the terminal went away: the runs go on without the monitor
 
     def stop(signum: int) -> None:
-        # The SSH connection dropped (SIGHUP) or we were told to end (SIGTERM): no one is left to ask,
-        # so leave at once; finish_runs then ends the run as interrupted, with its record written.
+        nonlocal hung_up
+        if signum == getattr(signal, "SIGHUP", None) and not closed:
+            hung_up = True
+            app.exit(return_code=0)
+            return
+        # We were told to end (SIGTERM, kill -INT): no one is left to ask, so leave at once;
+        # finish_runs then ends the run as interrupted, with its record written.
         app.exit(return_code=exits.after_signal(signum))
         if closed and app.hurry_runs():
             leave_now(exits.after_signal(signum))
@@ -68,9 +84,15 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
     with Interrupts(stop=stop, hurry=hurry) as interrupts:
         try:
             app.run()
+        except OSError:
+            if not hung_up:
+                raise
+            # Restoring a terminal that is gone fails; there is nothing left to restore.
         finally:
             closed = True
-            interrupted = app.finish_runs()
+            interrupted = [] if hung_up else app.finish_runs()
+    if hung_up:
+        return go_on_headless(app)
     for run_dir in interrupted:
         _tell(interrupted_note(Path(run_dir)))
     for failure in app.internal_errors:
@@ -78,6 +100,45 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
     if app.internal_errors:
         return exits.BUG
     return app.return_code or interrupts.code or 0
+
+
+def go_on_headless(app: MonitorApp) -> int:
+    """After SIGHUP: the monitor has left; the runs this process started train on to the end of their
+    records. Nothing can reach a terminal any more, so the standard streams point at /dev/null, and
+    only a later SIGTERM or SIGINT (not another SIGHUP) ends the runs, as interrupted."""
+    _forget_terminal()
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    own = [run for run in app.runs.values() if not run.attached]
+    for run in app.runs.values():
+        if run.attached:
+            app.leave(run)  # another process's run: it was never this process's to keep
+
+    def stop(signum: int) -> None:
+        for run in own:
+            if run.trainer.running:
+                run.trainer.stop("interrupted")
+
+    with Interrupts(stop=stop, hurry=app.hurry_runs) as interrupts:
+        while any(run.trainer.running for run in own):  # in slices: signals are received meanwhile
+            time.sleep(0.2)
+        for run in own:
+            run.trainer.wait()
+    return interrupts.code or 0
+
+
+def _forget_terminal() -> None:
+    for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
+        try:
+            null = os.open(os.devnull, mode)
+        except OSError:
+            continue
+        try:
+            os.dup2(null, fd)
+        except OSError:
+            pass
+        finally:
+            os.close(null)
 
 
 def interrupted_note(run_dir: Path) -> str:

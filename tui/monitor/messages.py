@@ -21,8 +21,9 @@ class RunEvent(Message):
     def can_replace(self, message: Message) -> bool:
         # Batch progress of the same run may supersede one the app has not handled yet: when the UI
         # falls behind it shows the newest progress instead of working through a backlog.
-        return (isinstance(self.event, BatchEnded) and isinstance(message, RunEvent)
-                and message.run == self.run and isinstance(message.event, BatchEnded))
+        # Exactly BatchEnded: a replayed backlog (tui.monitor.remote.ReplayedBatch) is shown whole.
+        return (type(self.event) is BatchEnded and isinstance(message, RunEvent)
+                and message.run == self.run and type(message.event) is BatchEnded)
 
 
 def forward_to(target: MessagePump, run: int) -> Callable[[Event], None]:

@@ -37,13 +37,21 @@ def train(
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted or stopped run "
                                                    "from its last complete epoch.", show_default=False)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object per event on stdout.")] = False,
+    detach: Annotated[bool, typer.Option("--detach", help="Train in the background, past logout: print the run "
+                                         "directory and how to attach, and return.")] = False,
+    announce: Annotated[Optional[Path], typer.Option("--announce", hidden=True)] = None,
     debug: Debug = False,
 ) -> None:
     """Train without the monitor: a progress bar on a terminal, a line per epoch in a log."""
+    if detach:
+        from tui.cli.detach import start_detached
+
+        guarded(debug, lambda: start_detached([a for a in sys.argv[1:] if a != "--detach"], runs_dir))
+        return
     overrides = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed}
     guarded(debug, lambda: run_headless(preset=preset, overrides=overrides, assignments=set_ or [],
                                         device=device, data_dir=data_dir, runs_dir=runs_dir, resume=resume,
-                                        json_output=json_, debug=debug))
+                                        json_output=json_, debug=debug, announce=announce))
 
 
 def resolve_config(preset: str | None, overrides: dict[str, Any], assignments: list[str],
@@ -73,7 +81,7 @@ def resolve_config(preset: str | None, overrides: dict[str, Any], assignments: l
 
 def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: list[str], device: str | None,
                  data_dir: Path | None, runs_dir: Path, resume: Path | None, json_output: bool,
-                 debug: bool = False) -> int:
+                 debug: bool = False, announce: Path | None = None) -> int:
     # Late: torch loads with these, and `fmtui --help` need not wait for it.
     from core.training import Trainer
     from tui.cli.headless import JsonLines, PlainLog, ProgressBars
@@ -94,6 +102,10 @@ def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: 
         trainer.subscribe(OutputGuard(JsonLines(sys.stdout), sys.stdout, "standard output", output_lost))
     log = ProgressBars(console(stderr=True)) if sys.stderr.isatty() else PlainLog(sys.stderr)
     trainer.subscribe(OutputGuard(log, sys.stderr, "standard error", output_lost))
+    if announce is not None:  # `fmtui train --detach` waits for this to tell where the run went
+        from tui.cli.detach import announcer
+
+        trainer.subscribe(announcer(announce))
     failure: list[RunFailed] = []
     trainer.subscribe(lambda e: failure.append(e) if isinstance(e, RunFailed) else None)
 

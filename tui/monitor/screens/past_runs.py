@@ -1,4 +1,5 @@
-"""Past runs from the runs directory: add one to the comparison, or resume an interrupted one.
+"""Past runs from the runs directory: add one to the comparison, attach to a live one, or resume an
+interrupted one. Live runs (their lock is held) are listed as running.
 
 The result is ``(action, record)`` with action "compare" or "resume", or None when closed.
 """
@@ -34,7 +35,7 @@ class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
     """
 
     BINDINGS = [
-        Binding("enter", "choose('compare')", "Add to compare", priority=True),
+        Binding("enter", "choose('compare')", "Compare/attach", priority=True),
         Binding("r", "choose('resume')", "Resume"),
         Binding("escape", "close", "Close"),
     ]
@@ -48,8 +49,8 @@ class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             if self.records:
-                yield Label(f"Past runs in {self.where}, newest first. Enter adds one to the comparison; "
-                            f"r resumes an interrupted or stopped run.", id="where", markup=False)
+                yield Label(f"Past runs in {self.where}, newest first. Enter adds one to the comparison "
+                            f"or attaches to a running one; r resumes an interrupted or stopped run.", id="where", markup=False)
                 yield DataTable(cursor_type="row", zebra_stripes=True)
             else:
                 yield Label(self.problem or f"No runs in {self.where} yet.", id="where", markup=False)

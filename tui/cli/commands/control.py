@@ -1,0 +1,54 @@
+"""`fmtui pause|resume|stop RUN`: steer a live run from a script or another terminal.
+
+RUN is a run directory, or a run id under --runs-dir. A run that is not live (finished, killed, on
+another machine) is refused with exit code 2 and a message saying what it is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from core.live import send
+from tui.cli.app import Debug, RunsDir, app, guarded
+from tui.streams import console
+
+Run = Annotated[Path, typer.Argument(help="The run directory, or a run id under --runs-dir.", show_default=False)]
+
+# What each command asks and what it says once the run has acknowledged it.
+REQUESTS = {"pause": "paused at the next batch boundary",
+            "resume": "resumed",
+            "stop": "stopping: its best weights are tested and its record completed"}
+
+
+def run_path(run: Path, runs_dir: Path) -> Path:
+    """A run named by a person: a directory as given, else a run id in the runs directory."""
+    return run if run.is_dir() or run.is_absolute() or len(run.parts) > 1 else runs_dir / run
+
+
+def request(command: str, run: Path, runs_dir: Path) -> int:
+    path = run_path(run, runs_dir)
+    send(path, command)
+    console(soft_wrap=True).print(Text(f"{path}: {REQUESTS[command]}."))
+    return 0
+
+
+@app.command()
+def pause(run: Run, runs_dir: RunsDir = Path("runs"), debug: Debug = False) -> None:
+    """Pause a live run at its next batch boundary."""
+    guarded(debug, lambda: request("pause", run, runs_dir))
+
+
+@app.command()
+def resume(run: Run, runs_dir: RunsDir = Path("runs"), debug: Debug = False) -> None:
+    """Resume a paused live run (to continue a run that ended, use `fmtui train --resume`)."""
+    guarded(debug, lambda: request("resume", run, runs_dir))
+
+
+@app.command()
+def stop(run: Run, runs_dir: RunsDir = Path("runs"), debug: Debug = False) -> None:
+    """Stop a live run: it tests its best weights and completes its record."""
+    guarded(debug, lambda: request("stop", run, runs_dir))
