@@ -4,13 +4,16 @@ always agree."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from core.data import Split
+from core.data import CLASS_NAMES, Split
 from core.errors import RecordError
+from core.events import Evaluated
 from core.loop import Evaluation, evaluate
+from core.metrics import Report, classification_report
 from core.models import build_model, model_spec
 from core.records import Checkpoint
 
@@ -43,3 +46,22 @@ def evaluate_checkpoint(checkpoint: Checkpoint, split: Split, device: torch.devi
         model = model.to(memory_format=torch.channels_last)
     return evaluate(model, split, device=device, channels_last=spec.channels_last, tta_flip=config.tta_flip,
                     cpu_bf16=config.cpu_bf16, keep_going=keep_going)
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The best weights scored on the test split, with the report the record and the event carry."""
+
+    evaluation: Evaluation
+    report: Report
+
+
+def evaluated_event(split: str, epoch: int, evaluation: Evaluation, report: Report | None = None) -> Evaluated:
+    """An evaluation as the event that reports it: its confusion matrix, per-class scores and predictions."""
+    report = report or classification_report(evaluation.labels, evaluation.predictions, len(CLASS_NAMES))
+    return Evaluated(split=split, epoch=epoch, accuracy=evaluation.accuracy, loss=evaluation.loss,
+                     confusion=tuple(tuple(int(c) for c in row) for row in report.confusion),
+                     precision=tuple(float(p) for p in report.precision),
+                     recall=tuple(float(r) for r in report.recall), class_names=CLASS_NAMES,
+                     f1=tuple(float(f) for f in report.f1), predictions=tuple(evaluation.predictions.tolist()),
+                     confidences=tuple(evaluation.confidences.tolist()))

@@ -105,3 +105,10 @@ def resume_config(record: RunRecord, device: str | None = None) -> TrainConfig:
         raise RecordError(f"{record.path} has no complete epoch to resume from ({record.state_path.name} is "
                           f"missing); start a new run instead.")
     return with_overrides(record.read_config(), {"device": device})  # --device is checked like any flag
+
+
+def summary_fields(progress: Progress) -> dict[str, Any]:
+    """What summary.json says of the run's progress."""
+    return {"epochs": progress.epoch, "best_epoch": progress.best_epoch or None,
+            "best_val_loss": progress.best_val_loss if progress.best_epoch else None,
+            "best_val_accuracy": progress.best_val_accuracy}

@@ -27,7 +27,6 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -37,17 +36,17 @@ from core.control import Control
 from core.data import (CLASS_NAMES, FashionMNIST, Splits, default_data_dir, load_fashion_mnist, make_splits,
                        shared_pixels)
 from core.errors import FmtuiError
-from core.evaluation import evaluate_checkpoint
-from core.events import (BatchEnded, DataLoaded, Diverged, EarlyStopped, EpochEnded, Evaluated, Event, EventBus,
+from core.evaluation import TestResult, evaluate_checkpoint, evaluated_event
+from core.events import (BatchEnded, DataLoaded, Diverged, EarlyStopped, EpochEnded, Event, EventBus,
                          Paused, Resumed, RunFailed, RunFinished, RunStarted, StopRequested, Subscriber, TestStarted)
 from core.live import ControlServer, EventLog
-from core.loop import (Abandoned, Evaluation, check_compiler, evaluate, make_optimizer, make_scheduler,
+from core.loop import (Abandoned, check_compiler, evaluate, make_optimizer, make_scheduler,
                        resolve_device, train_one_epoch)
-from core.metrics import Report, classification_report
+from core.metrics import classification_report
 from core.models import build_model, count_parameters, model_spec
 from core.records import RunLock, RunRecord, load_checkpoint, make_checkpoint, new_summary
-from core.state import (RESUMABLE, Progress, check_matches, finished_training, restore, resume_config,
-                        snapshot)
+from core.state import (Progress, RESUMABLE, check_matches, finished_training, restore, resume_config,
+                        snapshot, summary_fields)
 
 __all__ = ["Outcome", "RESUMABLE", "Trainer", "resume_config"]
 
@@ -257,11 +256,11 @@ class Trainer:
             # One change on disk: a full disk leaves the record as the previous epoch left it.
             record.write_epoch(progress.history,
                                snapshot(config, model, ema, optimizer, scheduler, generator, device, progress),
-                               {**summary, **_summary_progress(progress)}, best)
-            summary.update(_summary_progress(progress))
+                               {**summary, **summary_fields(progress)}, best)
+            summary.update(summary_fields(progress))
             self._emit(EpochEnded(epochs=config.epochs, best_epoch=progress.best_epoch,
                                   elapsed_seconds=progress.elapsed, **row))
-            self._emit(_evaluated("validation", epoch, val))
+            self._emit(evaluated_event("validation", epoch, val))
             if config.patience and progress.bad_epochs >= config.patience and epoch < config.epochs:
                 self._emit(EarlyStopped(epoch, progress.best_epoch, config.patience))
                 break
@@ -280,7 +279,7 @@ class Trainer:
             # Interrupted during the test (or just after it): the run ends interrupted, untested, as
             # its log said; resuming it runs the test.
             status, test = "interrupted", None
-        summary.update(_summary_progress(progress), status=status,
+        summary.update(summary_fields(progress), status=status,
                        test_accuracy=test.evaluation.accuracy if test else None,
                        test_loss=test.evaluation.loss if test else None,
                        ended_at=datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -288,7 +287,7 @@ class Trainer:
         record.write_outcome(summary, test.evaluation if test else None, test.report.confusion if test else None,
                              CLASS_NAMES)
         if test:
-            self._emit(_evaluated("test", progress.best_epoch, test.evaluation, test.report))
+            self._emit(evaluated_event("test", progress.best_epoch, test.evaluation, test.report))
         self._emit(RunFinished(
             status=status, epochs_completed=progress.epoch, best_epoch=progress.best_epoch or None,
             best_val_accuracy=progress.best_val_accuracy, test_accuracy=summary["test_accuracy"],
@@ -344,11 +343,11 @@ class Trainer:
                                run_dir=str(run_dir) if run_dir else None))
         return Outcome(status, run_dir, None)
 
-    def _evaluate_best(self, record: RunRecord, splits: Splits, device: torch.device) -> _TestResult:
+    def _evaluate_best(self, record: RunRecord, splits: Splits, device: torch.device) -> TestResult:
         """Evaluate best.pt exactly as `fmtui eval` does, so the two always agree."""
         checkpoint = load_checkpoint(record.best_path)
         evaluation = evaluate_checkpoint(checkpoint, splits.test, device, keep_going=self._keep_testing)
-        return _TestResult(evaluation, classification_report(evaluation.labels, evaluation.predictions,
+        return TestResult(evaluation, classification_report(evaluation.labels, evaluation.predictions,
                                                              len(CLASS_NAMES)))
 
     # --- helpers on the worker thread ------------------------------------------------------------
@@ -398,28 +397,6 @@ class Trainer:
             record.write_summary(summary)
         except FmtuiError:
             pass  # the failure being reported may be this very disk; the event still carries it
-
-
-@dataclass(frozen=True)
-class _TestResult:
-    evaluation: Evaluation
-    report: Report
-
-
-def _evaluated(split: str, epoch: int, evaluation: Evaluation, report: Report | None = None) -> Evaluated:
-    report = report or classification_report(evaluation.labels, evaluation.predictions, len(CLASS_NAMES))
-    return Evaluated(split=split, epoch=epoch, accuracy=evaluation.accuracy, loss=evaluation.loss,
-                     confusion=tuple(tuple(int(c) for c in row) for row in report.confusion),
-                     precision=tuple(float(p) for p in report.precision),
-                     recall=tuple(float(r) for r in report.recall), class_names=CLASS_NAMES,
-                     f1=tuple(float(f) for f in report.f1), predictions=tuple(evaluation.predictions.tolist()),
-                     confidences=tuple(evaluation.confidences.tolist()))
-
-
-def _summary_progress(progress: Progress) -> dict[str, Any]:
-    return {"epochs": progress.epoch, "best_epoch": progress.best_epoch or None,
-            "best_val_loss": progress.best_val_loss if progress.best_epoch else None,
-            "best_val_accuracy": progress.best_val_accuracy}
 
 
 def _device_name(device: torch.device) -> str:

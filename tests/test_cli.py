@@ -10,17 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from core.records import RunRecord
+from tests.helpers import tiny_preset
 from tui.cli import app
 
-TINY_PRESET = """description = "tiny linear run for tests"
-model = "linear"
-epochs = 2
-batch_size = 32
-lr = 0.01
-schedule = "constant"
-val_size = 50
-device = "cpu"
-"""
+TINY_PRESET = tiny_preset(epochs=2, batch_size=32)
 
 
 @pytest.fixture

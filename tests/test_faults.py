@@ -19,18 +19,11 @@ import torch
 from core.events import BatchEnded, EpochEnded, RunStarted
 from core.records import RunRecord, effective_status, load_checkpoint
 from core.training import Trainer, resume_config
-from tests.helpers import run_trainer
+from tests.helpers import run_trainer, tiny_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TINY_PRESET = """description = "tiny linear run for fault tests"
-model = "linear"
-batch_size = 10
-lr = 0.01
-schedule = "constant"
-val_size = 50
-device = "cpu"
-"""
+TINY_PRESET = tiny_preset("tiny linear run for fault tests")
 
 
 def _comparable(history):

@@ -12,18 +12,11 @@ from typer.testing import CliRunner
 from core.events import EpochEnded
 from core.records import RunRecord
 from core.training import Trainer
+from tests.helpers import tiny_preset
 from tests.record_fakes import write_record
 from tui.cli import app
 
-TINY_PRESET = """description = "tiny linear run for hardening tests"
-model = "linear"
-epochs = 1
-batch_size = 10
-lr = 0.01
-schedule = "constant"
-val_size = 50
-device = "cpu"
-"""
+TINY_PRESET = tiny_preset("tiny linear run for hardening tests", epochs=1)
 
 
 def invoke(*args):

@@ -20,10 +20,11 @@ from core.state import resume_config
 from tests.record_fakes import good_summary, history_row, write_record
 from tests.test_tui import Factory, SIZE, until
 from tests.tui_fakes import drive
-from tui.history_commands import compare_command, list_runs_command
-from tui.launch import make_app
-from tui.screens.past_runs import PastRuns, describe
-from tui.widgets.compare import CompareView
+from tui.cli.commands.compare import compare_command
+from tui.cli.commands.runs import list_runs_command
+from tui.monitor.launch import make_app
+from tui.monitor.screens.past_runs import PastRuns, describe
+from tui.monitor.widgets.compare import CompareView
 
 # One value of each JSON type, and the ones fmtui writes in each field (the rest must be refused).
 SAMPLES = [None, True, 7, 0.5, "text", [1], {"a": 1}]

@@ -26,17 +26,10 @@ from core.records import RunRecord, is_live, load_checkpoint
 from core.state import resume_config
 from core.training import Trainer
 from tests.conftest import make_dataset
-from tests.helpers import run_trainer
+from tests.helpers import run_trainer, tiny_preset
 
 ROOT = Path(__file__).resolve().parents[1]
-PRESET = """description = "tiny run for hardening tests"
-model = "linear"
-batch_size = 10
-lr = 0.01
-schedule = "constant"
-val_size = 50
-device = "cpu"
-"""
+PRESET = tiny_preset("tiny run for hardening tests")
 INT, TERM, HUP = signal.SIGINT, signal.SIGTERM, signal.SIGHUP
 
 
@@ -60,7 +53,7 @@ def _cli_child(argv: list[str], log: str, stdout: str | None = None, file_size: 
 @pytest.fixture(scope="module")
 def forkserver():
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tui.cli", "tui.train_command", "core.training", __name__])
+    context.set_forkserver_preload(["tui.cli", "tui.cli.commands.train", "core.training", __name__])
     return context
 
 

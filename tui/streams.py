@@ -54,11 +54,11 @@ def reopen_closed_streams() -> None:
             setattr(sys, name, open(fd, mode, closefd=False))
 
 
-def discard(fd: int) -> None:
+def discard(fd: int, mode: int = os.O_WRONLY) -> None:
     """Point ``fd`` at /dev/null: later writes to it (buffered text, the interpreter's last flush, a
-    progress bar's refresh thread) succeed silently instead of failing again."""
+    progress bar's refresh thread) succeed silently instead of failing again, and reads see the end."""
     try:
-        null = os.open(os.devnull, os.O_WRONLY)
+        null = os.open(os.devnull, mode)
     except OSError:
         return
     try:

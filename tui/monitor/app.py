@@ -6,12 +6,10 @@ RunEvent message (thread-safe, never blocks). Everything else here runs on the U
 
 from __future__ import annotations
 
-import signal
 import os
+import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -21,11 +19,12 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from core.config import PresetInfo, TrainConfig
 from core.errors import FmtuiError
 from core.records import RunRecord, run_summary
-from core.events import (EarlyStopped, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted, StopRequested,
-                         Subscriber)
+from core.events import EarlyStopped, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted, StopRequested
 from tui import exits
 from tui import format as fmt
 from tui.monitor.messages import RunEvent, forward_to
+from tui.monitor.notify import desktop_notification
+from tui.monitor.runs import Run, TrainerLike, attached_trainer
 from tui.monitor.screens.confirm import Confirm
 from tui.monitor.screens.help import HelpScreen
 from tui.monitor.screens.past_runs import PastRuns
@@ -36,7 +35,6 @@ from tui.monitor.widgets.compare import CompareView
 from tui.monitor.widgets.confusion import ConfusionView
 from tui.monitor.widgets.error import ErrorPanel
 from tui.monitor.widgets.examples import ExamplesView
-from tui.monitor.notify import desktop_notification
 from tui.monitor.widgets.progress import RunProgress
 from tui.monitor.widgets.status import StatusLine
 
@@ -45,36 +43,6 @@ GIL_SWITCH_SECONDS = 0.0005
 
 # The monitor's own actions; the app's built-in ones (closing a dialog, say) are not gated.
 MONITOR_ACTIONS = {"new_run", "past_runs", "pause", "resume", "stop", "matrix", "view", "help"}
-
-
-class TrainerLike(Protocol):
-    """What the app needs of core.training.Trainer (tests pass a scripted stand-in)."""
-
-    def subscribe(self, subscriber: Subscriber) -> None: ...
-    def start(self) -> None: ...
-    def pause(self) -> None: ...
-    def resume(self) -> None: ...
-    def stop(self, reason: str = "stopped") -> None: ...
-    def hurry(self) -> bool: ...
-    def wait(self, timeout: float | None = None) -> object: ...
-    @property
-    def paused(self) -> bool: ...
-    @property
-    def running(self) -> bool: ...
-
-
-@dataclass
-class Run:
-    number: int
-    config: TrainConfig
-    trainer: TrainerLike
-    stopping: bool = False
-    ended: bool = False  # its RunFinished or RunFailed has been handled: the record is complete
-
-    @property
-    def attached(self) -> bool:
-        """The run is in another process (tui.monitor.remote): leaving the monitor leaves it going."""
-        return getattr(self.trainer, "attached", False)
 
 
 class MonitorApp(App[int]):
@@ -113,7 +81,7 @@ class MonitorApp(App[int]):
         self.device = device
         self.initial = start
         self.attach = attach  # a live run in another process to open on
-        self.attach_trainer = attach_trainer or _attached_trainer
+        self.attach_trainer = attach_trainer or attached_trainer
         self.problem = problem  # a command-line problem (say, an unknown --preset) to show on opening
         self.runs: dict[int, Run] = {}
         self.current: Run | None = None
@@ -443,9 +411,3 @@ class MonitorApp(App[int]):
 
         self.push_screen(Confirm("A run is active. Stop it (its best weights are tested and its record completed) "
                                  "and quit?", yes="Stop and quit", no="Keep running"), answered)
-
-
-def _attached_trainer(record: RunRecord) -> TrainerLike:
-    from tui.monitor.remote import AttachedTrainer
-
-    return AttachedTrainer(record.path)

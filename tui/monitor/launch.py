@@ -18,8 +18,10 @@ from core.config import TrainConfig, all_presets, load_preset, with_overrides
 from core.errors import ConfigError
 from core.records import RunRecord, list_runs
 from tui import exits
-from tui.monitor.app import MonitorApp, TrainerLike
+from tui.monitor.app import MonitorApp
+from tui.monitor.runs import TrainerLike
 from tui.signals import Interrupts, leave_now
+from tui.streams import discard
 
 
 def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_dir: Path = Path("runs"),
@@ -129,16 +131,7 @@ def go_on_headless(app: MonitorApp) -> int:
 
 def _forget_terminal() -> None:
     for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
-        try:
-            null = os.open(os.devnull, mode)
-        except OSError:
-            continue
-        try:
-            os.dup2(null, fd)
-        except OSError:
-            pass
-        finally:
-            os.close(null)
+        discard(fd, mode)
 
 
 def interrupted_note(run_dir: Path) -> str:
