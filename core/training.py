@@ -44,7 +44,7 @@ RESUMABLE = ("interrupted", "stopped", "failed", "killed", "running")  # running
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # finished, stopped, interrupted, diverged or failed
+    status: str  # finished, stopped, pruned (by a sweep), interrupted, diverged or failed
     run_dir: Path | None
     test_accuracy: float | None
     error: str | None = None
@@ -263,7 +263,8 @@ class Trainer:
                 break
 
         test = None
-        if status != "interrupted" and progress.best_epoch:
+        # An interrupted run must exit promptly; a pruned one (a sweep's hopeless trial) is not worth testing.
+        if status not in ("interrupted", "pruned") and progress.best_epoch:
             self._emit(TestStarted(progress.best_epoch, len(splits.test)))
             test = self._evaluate_best(record, splits, device)
             record.write_confusion(test.report.confusion, CLASS_NAMES)
