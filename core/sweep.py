@@ -72,6 +72,11 @@ class SweepInterrupted(Exception):
     """The current trial was interrupted (a signal, or the monitor closing): Optuna records it as failed."""
 
 
+class SurplusTrial(Exception):
+    """Workers that finish at the same moment can each start one trial too many; the later-numbered one
+    ends at once, before it trains (failed in the study, marked ``surplus`` and left off the leaderboard)."""
+
+
 class TrialFailed(Exception):
     """A trial's run failed; ``user_error`` as in RunFailed (exit code 2 rather than 1)."""
 
@@ -109,7 +114,7 @@ def open_storage(storage: str | None, runs_dir: Path) -> optuna.storages.BaseSto
                               f"{exc.strerror or exc}. Choose one with --runs-dir, or a --storage.") from None
         url = f"sqlite:///{(Path(runs_dir) / DEFAULT_STORAGE_FILE).resolve()}"
     elif "://" in storage:
-        url = storage
+        url = _with_driver(storage)
     elif storage.removeprefix("journal:") == storage and Path(storage).suffix in (".db", ".sqlite", ".sqlite3"):
         url = f"sqlite:///{Path(storage).resolve()}"
     else:
@@ -131,16 +136,28 @@ def open_storage(storage: str | None, runs_dir: Path) -> optuna.storages.BaseSto
                                                   heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
         except ImportError as exc:
             raise ConfigError(f"{label}: the database driver is not installed ({exc}); install it, for "
-                              f"PostgreSQL with `pip install psycopg2-binary`, for MySQL `pip install pymysql`.") \
-                from None
+                              f"PostgreSQL with `pip install 'fmtui[postgres]'` (psycopg), for MySQL "
+                              f"`pip install pymysql` and a mysql+pymysql:// URL.") from None
         except Exception as exc:  # SQLAlchemy raises many kinds for a bad URL or an unreachable server
             last = exc
-            if not (url.startswith("sqlite") and ("locked" in str(exc) or "already exists" in str(exc))):
+            # (a table already there, a duplicate version row, a lock): a moment later the other has.
+            if not url.startswith("sqlite") or "unable to open" in str(exc):
                 break
             threading.Event().wait(0.5)
     message = str(last).strip().splitlines()[0] if last is not None and str(last).strip() else type(last).__name__
     raise ConfigError(f"{label}: the storage cannot be reached or opened ({message}). Check the URL, the "
                       f"server and the credentials.")
+
+
+def _with_driver(url: str) -> str:
+    """A PostgreSQL URL names no driver, and SQLAlchemy then wants psycopg2; use psycopg 3 when only it is here."""
+    import importlib.util
+
+    scheme, sep, rest = url.partition("://")
+    if scheme in ("postgres", "postgresql") and importlib.util.find_spec("psycopg2") is None \
+            and importlib.util.find_spec("psycopg") is not None:
+        return f"postgresql+psycopg{sep}{rest}"
+    return url
 
 
 def open_study(plan: Plan, storage: optuna.storages.BaseStorage, where: str) -> optuna.Study:
@@ -248,7 +265,7 @@ _RANK = {"complete": 0, "running": 1, "waiting": 2, "pruned": 3, "failed": 4}
 
 
 def snapshot(study: optuna.Study) -> Snapshot:
-    trials = study.get_trials(deepcopy=False)
+    trials = [t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("surplus")]
     rows = [_row(t) for t in trials]
     counts: dict[str, int] = {}
     for row in rows:
@@ -331,7 +348,7 @@ class Sweep:
             raise SweepInterrupted()
         if self.remaining() == 0:
             return
-        self.study.optimize(self._objective, timeout=self.plan.timeout, catch=(),
+        self.study.optimize(self._objective, timeout=self.plan.timeout, catch=(SurplusTrial,),
                             callbacks=[optuna.study.MaxTrialsCallback(
                                 self.plan.trials, states=(*DONE, TrialState.RUNNING)), self._after_trial])
         if self.interrupted:
@@ -340,12 +357,20 @@ class Sweep:
     def _after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if self.interrupted:
             study.stop()
-        if self.on_trial_end is not None:
+        if self.on_trial_end is not None and not trial.user_attrs.get("surplus"):
             self.on_trial_end(_row(trial))
 
     def _objective(self, trial: optuna.Trial) -> float:
         if self.interrupted:
             raise SweepInterrupted()
+        # The storage numbers trials in the order they were asked for, so every worker agrees on which
+        # ones are beyond --trials: those with N finished or running trials before them.
+        before = [t for t in self.study.get_trials(deepcopy=False, states=(*DONE, TrialState.RUNNING))
+                  if t.number < trial.number]
+        if len(before) >= self.plan.trials:
+            trial.set_user_attr("surplus", True)
+            self.study.stop()
+            raise SurplusTrial()
         from core.training import Trainer  # late: torch loads with it
 
         values = {p.name: p.suggest(trial) for p in self.plan.params}
