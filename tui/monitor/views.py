@@ -14,6 +14,7 @@ from tui.monitor.widgets.charts import Charts
 from tui.monitor.widgets.compare import CompareView
 from tui.monitor.widgets.confusion import ConfusionView
 from tui.monitor.widgets.history import HistoryTable
+from tui.monitor.widgets.sweep import SweepView
 
 
 @dataclass(frozen=True)
@@ -36,4 +37,6 @@ VIEWS = (
     View("c", "compare", "Compare", CompareView,
          "Compare the runs of this session, and past runs you added (press again to go back).",
          in_footer=True, toggle=True),
+    View("w", "sweep", "Sweep", SweepView,
+         "A sweep's leaderboard (trial, settings, best validation accuracy, epochs, state) and best-so-far curve."),
 )

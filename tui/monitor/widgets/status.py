@@ -16,7 +16,8 @@ STATE_STYLES = {
     "ready": "bold black on grey70", "starting": "bold black on grey70", "running": "bold black on green3",
     "paused": "bold black on gold1", "stopping": "bold black on dark_orange", "finished": "bold white on blue",
     "stopped": "bold white on blue", "interrupted": "bold black on dark_orange",
-    "diverged": "bold white on red3", "failed": "bold white on red3",
+    "diverged": "bold white on red3", "failed": "bold white on red3", "pruned": "bold white on magenta",
+    "watching": "bold black on grey70",
 }
 
 
@@ -37,7 +38,7 @@ class StatusLine(ThrottledWidget):
     _started = False
 
     def reset(self, config: TrainConfig) -> None:
-        self._title, self._started = _name(config.preset, config.model), False
+        self._title, self._started = _name(config.preset, config.model, config.trial), False
         self.state, self.subject = "starting", f"{self._title}: loading data"
         self.elapsed = self.eta = None
 
@@ -46,7 +47,8 @@ class StatusLine(ThrottledWidget):
             case RunStarted():
                 self._started = True
                 self.state = "running"
-                self.subject = (f"{_name(event.preset, event.model)} · {event.parameters:,} params · "
+                self.subject = (f"{_name(event.preset, event.model, event.config.get('trial', -1))} · "
+                                f"{event.parameters:,} params · "
                                 f"{event.device}")
                 self.elapsed, self.eta = 0.0, None
             case BatchEnded():
@@ -88,5 +90,6 @@ class StatusLine(ThrottledWidget):
         return line
 
 
-def _name(preset: str, model: str) -> str:
-    return preset if preset == model else f"{preset} ({model})"
+def _name(preset: str, model: str, trial: int = -1) -> str:
+    name = preset if preset == model else f"{preset} ({model})"
+    return f"trial {trial} · {name}" if trial >= 0 else name  # a sweep's trial says which
