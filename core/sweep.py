@@ -19,7 +19,7 @@ import socket
 import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,9 @@ from optuna.trial import TrialState
 from core.config import TrainConfig
 from core.errors import ConfigError, FmtuiError
 from core.events import EpochEnded, Event, RunStarted
-from core.records import RunRecord, atomic_write_text
-from core.search import Param, apply, config_diff, preset_text
+from core.leaderboard import TARGET_ATTR, TrialRow, row_of
+from core.records import RunRecord
+from core.search import Param, apply, config_diff
 
 DEFAULT_STORAGE_FILE = "sweeps.db"  # in the runs directory
 SQLITE_TIMEOUT_SECONDS = 60  # how long a worker waits for another's write before "database is locked"
@@ -38,7 +39,7 @@ SQLITE_TIMEOUT_SECONDS = 60  # how long a worker waits for another's write befor
 # counting towards --trials and the same command can replace it. Journal files have no heartbeat; there
 # a dead worker's trial is recognised by its host and process id (see _fail_dead_local).
 HEARTBEAT_SECONDS, GRACE_SECONDS = 30, 120
-SPACE_ATTR, TARGET_ATTR = "fmtui_space", "fmtui_trials"  # study attributes: what a study searches, for how long
+SPACE_ATTR = "fmtui_space"  # the study attribute recording what it searches (describe_space)
 
 # Median, the default: with the few, short trials of a CPU sweep it compares each trial with the
 # completed ones at the same epoch and needs no budget settings to fit the epoch count; the first three
@@ -50,8 +51,6 @@ PRUNERS: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
     "halving": lambda: optuna.pruners.SuccessiveHalvingPruner(),
     "none": lambda: optuna.pruners.NopPruner(),
 }
-STATE_NAMES = {TrialState.RUNNING: "running", TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned",
-               TrialState.FAIL: "failed", TrialState.WAITING: "waiting"}
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -215,98 +214,6 @@ def load_existing(name: str, storage: optuna.storages.BaseStorage, where: str) -
                           + (f" (it holds {', '.join(names)})." if names else " (it holds none yet).")) from None
 
 
-# --- the leaderboard ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class TrialRow:
-    number: int
-    state: str  # running, complete, pruned, failed or waiting
-    params: dict[str, Any]
-    value: float | None  # the run's best validation accuracy (at its lowest validation loss) so far
-    epochs: int
-    status: str = ""  # the run record's status: finished, pruned, diverged, interrupted, ...
-    run_dir: str | None = None
-    seconds: float | None = None
-    error: str = ""
-
-    def settings(self) -> str:
-        return " ".join(f"{k}={_short(v)}" for k, v in self.params.items())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"trial": self.number, "state": self.state, "value": self.value, "params": self.params,
-                "epochs": self.epochs, "status": self.status, "run_dir": self.run_dir, "seconds": self.seconds,
-                "error": self.error}
-
-
-def _short(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A study as the leaderboard shows it, read in one go from the storage."""
-
-    study: str
-    target: int | None
-    rows: tuple[TrialRow, ...]  # best first: complete by value, then running, pruned, failed
-    best_curve: tuple[tuple[int, float], ...] = ()  # (trial number, best value of complete trials so far)
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def best(self) -> TrialRow | None:
-        return next((r for r in self.rows if r.state == "complete" and r.value is not None), None)
-
-    @property
-    def done(self) -> int:
-        return self.counts.get("complete", 0) + self.counts.get("pruned", 0)
-
-
-_RANK = {"complete": 0, "running": 1, "waiting": 2, "pruned": 3, "failed": 4}
-
-
-def snapshot(study: optuna.Study) -> Snapshot:
-    trials = [t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("surplus")]
-    rows = [_row(t) for t in trials]
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.state] = counts.get(row.state, 0) + 1
-    curve, best = [], None
-    for t in sorted((t for t in trials if t.state == TrialState.COMPLETE and t.value is not None),
-                    key=lambda t: t.number):
-        best = t.value if best is None else max(best, t.value)
-        curve.append((t.number, best))
-    rows.sort(key=lambda r: (_RANK.get(r.state, 5), -(r.value if r.value is not None else -1), r.number))
-    target = study.user_attrs.get(TARGET_ATTR)
-    return Snapshot(study.study_name, target if isinstance(target, int) else None, tuple(rows), tuple(curve), counts)
-
-
-def _row(t: optuna.trial.FrozenTrial) -> TrialRow:
-    attrs = t.user_attrs
-    value = t.value if t.state == TrialState.COMPLETE else attrs.get("best_val_accuracy")
-    if value is None and t.intermediate_values:  # a study some other tool wrote to
-        value = max(t.intermediate_values.values())
-    return TrialRow(t.number, STATE_NAMES.get(t.state, t.state.name.lower()), dict(t.params), value,
-                    int(attrs.get("epochs", len(t.intermediate_values))), attrs.get("status", ""),
-                    attrs.get("run_dir"), attrs.get("seconds"), attrs.get("error", ""))
-
-
-def best_preset_path(runs_dir: Path, study: str) -> Path:
-    return Path(runs_dir) / f"{study}-best.toml"
-
-
-def write_best_preset(plan: Plan, best: TrialRow, runs_dir: Path) -> Path:
-    """The best trial's settings as a preset file `fmtui train --preset FILE` accepts."""
-    config = apply(plan.base, best.params)
-    text = preset_text(
-        config, f"Best of sweep {plan.study}: trial {best.number}, {best.value * 100:.2f}% validation accuracy "
-                f"(from preset {plan.base.preset})",
-        comment=f"Written by `fmtui sweep` from study {plan.study}, trial {best.number}: {best.settings()}.\n"
-                f"Epochs and data are as the sweep ran them; change --epochs or train_subset for a full run.")
-    path = best_preset_path(runs_dir, plan.study)
-    atomic_write_text(path, text)
-    return path
-
-
 # --- running trials -------------------------------------------------------------------------------
 
 class Sweep:
@@ -338,6 +245,9 @@ class Sweep:
 
     def remaining(self) -> int:
         """Trials still to start: finished and running ones (on any worker) count towards --trials."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(self.study)  # a dead worker's trial (heartbeat storages)
         self._fail_dead_local()
         started = self.study.get_trials(deepcopy=False, states=(*DONE, TrialState.RUNNING))
         return max(self.plan.trials - len(started), 0)
@@ -358,7 +268,7 @@ class Sweep:
         if self.interrupted:
             study.stop()
         if self.on_trial_end is not None and not trial.user_attrs.get("surplus"):
-            self.on_trial_end(_row(trial))
+            self.on_trial_end(row_of(trial))
 
     def _objective(self, trial: optuna.Trial) -> float:
         if self.interrupted:

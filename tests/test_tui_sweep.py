@@ -12,7 +12,8 @@ from core.config import TrainConfig
 from core.data import load_fashion_mnist
 from core.records import RunRecord
 from core.search import parse_params
-from core.sweep import Plan, Snapshot, Sweep, TrialRow, open_storage, open_study, snapshot
+from core.leaderboard import Snapshot, TrialRow, snapshot
+from core.sweep import Plan, Sweep, open_storage, open_study
 from tests.tui_fakes import drive
 from tui.monitor.sweep import finish_sweep, make_sweep_app
 from tui.monitor.widgets.history import HistoryTable

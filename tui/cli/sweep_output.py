@@ -14,7 +14,7 @@ from rich.text import Text
 from tui import format as fmt
 
 if TYPE_CHECKING:
-    from core.sweep import Snapshot, TrialRow
+    from core.leaderboard import Snapshot, TrialRow
 
 STATE_STYLE = {"complete": "green", "running": "cyan", "pruned": "magenta", "failed": "red", "waiting": "dim"}
 

@@ -18,7 +18,8 @@ from textual.message import Message
 from textual.widgets import TabbedContent
 
 from core.config import TrainConfig
-from core.sweep import Snapshot, Sweep, SweepInterrupted, TrialFailed
+from core.leaderboard import Snapshot
+from core.sweep import Sweep, SweepInterrupted, TrialFailed
 from tui.monitor.app import MonitorApp, TrainerLike
 from tui.monitor.launch import _tell
 from tui.monitor.messages import forward_to

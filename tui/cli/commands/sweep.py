@@ -27,16 +27,18 @@ WATCH_SECONDS = 2.0  # how often --watch without the monitor reads the study
 
 @app.command()
 def sweep(
-    preset: Annotated[Optional[str], typer.Argument(metavar="PRESET", help="Preset name or .toml file whose settings every trial "
-                                                    "starts from.", show_default=False)] = None,
+    preset: Annotated[Optional[str], typer.Argument(
+        metavar="PRESET", help="Preset name or .toml file whose settings every trial starts from.",
+        show_default=False)] = None,
     trials: Annotated[int, typer.Option("--trials", "-n", min=1, help="Trials to finish (complete or pruned), "
                                         "counted across every worker of the study.")] = 20,
     param: Annotated[Optional[list[str]], typer.Option(
         "--param", metavar="NAME=RANGE", show_default=False,
         help="A setting to search: lr=log:1e-4:1e-2, dropout=0.1:0.5, width=int:32:96 (first stage's channels, "
              "doubling per stage), batch_size=64:256:64, model=tinyvgg,resnet. Repeat for each.")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", show_default=False,
-                                                      help="Fix a setting for every trial, e.g. --set epochs=3.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", metavar="KEY=VALUE", show_default=False,
+        help="Fix a setting for every trial, e.g. --set epochs=3.")] = None,
     study: Annotated[Optional[str], typer.Option("--study", help="Study name; every worker of one sweep gives the "
                                                  "same. Default: PRESET-sweep.", show_default=False)] = None,
     storage: Annotated[Optional[str], typer.Option(
@@ -132,8 +134,8 @@ def run_sweep(plan: Any, storage: str | None, data_dir: Path | None, runs_dir: P
 
     from core.data import default_data_dir, load_fashion_mnist
     from core.loop import resolve_device
-    from core.sweep import (Sweep, SweepInterrupted, TrialFailed, open_storage, open_study, snapshot,
-                            storage_label, write_best_preset)
+    from core.leaderboard import snapshot, write_best_preset
+    from core.sweep import Sweep, SweepInterrupted, TrialFailed, open_storage, open_study, storage_label
     from tui.cli.sweep_output import TrialReport, print_summary
 
     # Our own lines say what became of each trial (Optuna would also print a traceback for an interrupted one).
@@ -257,7 +259,8 @@ def watch_command(name: str, storage: str | None, runs_dir: Path, monitor: bool,
     """Follow a study that workers elsewhere fill: the monitor's sweep view, or a line per finished trial."""
     import optuna
 
-    from core.sweep import load_existing, open_storage, snapshot, storage_label
+    from core.leaderboard import snapshot
+    from core.sweep import load_existing, open_storage, storage_label
     from tui.cli.sweep_output import TrialReport, print_summary
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)

@@ -23,7 +23,7 @@ from tui import format as fmt
 from tui.monitor.widgets.charts import whole_ticks
 
 if TYPE_CHECKING:
-    from core.sweep import Snapshot
+    from core.leaderboard import Snapshot
 
 POLL_SECONDS = 1.0  # at most one read of the storage a second, and never two at once
 COLUMNS = ("trial", "state", "best val", "epochs", "settings")
