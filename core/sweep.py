@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from core.config import TrainConfig
@@ -233,7 +234,7 @@ class Sweep:
         self.interrupted = False
         self._lock = threading.Lock()
         self._trainer: Any = None
-        self._host = socket.gethostname()
+        self._host = _machine()
 
     def interrupt(self) -> None:
         """End the current trial as interrupted (failed in the study) and start no other."""
@@ -348,7 +349,10 @@ class Sweep:
         return float(value)
 
     def _fail_dead_local(self) -> None:
-        """Mark failed the running trials of workers on this machine whose process is gone."""
+        """Mark failed the running trials of workers on this machine whose process is gone (journal
+        storages, which have no heartbeat)."""
+        if is_heartbeat_enabled(self.study._storage):
+            return
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if t.user_attrs.get("host") != self._host or t.user_attrs.get("pid") in (None, os.getpid()):
                 continue
@@ -358,3 +362,13 @@ class Sweep:
                 self.study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
             except (OSError, TypeError, ValueError):
                 pass
+
+
+def _machine() -> str:
+    """This machine, as trials record it: the host name, and on Linux the boot id, since containers
+    on different machines often share a host name."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        boot = ""
+    return f"{socket.gethostname()}/{boot}" if boot else socket.gethostname()

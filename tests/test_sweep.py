@@ -188,3 +188,21 @@ def test_search_module_rejects_without_optuna():
     assert _loaded_after("import core.search", ("optuna", "torch")) == []
     with pytest.raises(ConfigError):
         parse_params(["lr=log:0:1"], load_preset("linear"))
+
+
+def test_a_dead_workers_trial_on_a_journal_stops_counting(tmp_path):
+    """A journal file has no heartbeat: a running trial whose process on this machine is gone is marked failed."""
+    import subprocess
+    import sys
+
+    from core.sweep import Plan, Sweep, _machine, open_storage, open_study
+
+    base = load_preset("linear")
+    plan = Plan("dead", base, parse_params(["lr=log:1e-3:1e-1"], base), trials=2)
+    study = open_study(plan, open_storage(str(tmp_path / "s.journal"), tmp_path), "test")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    trial = study.ask()
+    trial.set_user_attr("host", _machine())
+    trial.set_user_attr("pid", int(gone.stdout))
+    sweep = Sweep(plan, study, data=None, data_dir=None, runs_dir=tmp_path)
+    assert sweep.remaining() == 2 and study.trials[0].state.name == "FAIL"
