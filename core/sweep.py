@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from core.config import TrainConfig
@@ -37,8 +36,9 @@ from core.search import Param, apply, config_diff
 DEFAULT_STORAGE_FILE = "sweeps.db"  # in the runs directory
 SQLITE_TIMEOUT_SECONDS = 60  # how long a worker waits for another's write before "database is locked"
 # Optuna's heartbeat marks a trial whose worker died (SIGKILL, a lost machine) as failed, so it stops
-# counting towards --trials and the same command can replace it. Journal files have no heartbeat; there
-# a dead worker's trial is recognised by its host and process id (see _fail_dead_local).
+# counting towards --trials and the same command can replace it. Journal files have no heartbeat, and
+# the heartbeat waits out a grace period: on the same machine a dead worker's trial is also recognised
+# at once by its host and process id (see _fail_dead_local).
 HEARTBEAT_SECONDS, GRACE_SECONDS = 30, 120
 SPACE_ATTR = "fmtui_space"  # the study attribute recording what it searches (describe_space)
 
@@ -349,10 +349,8 @@ class Sweep:
         return float(value)
 
     def _fail_dead_local(self) -> None:
-        """Mark failed the running trials of workers on this machine whose process is gone (journal
-        storages, which have no heartbeat)."""
-        if is_heartbeat_enabled(self.study._storage):
-            return
+        """Mark failed the running trials of workers on this machine whose process is gone: at once,
+        where Optuna's heartbeat would wait out its grace period, and journal files have none."""
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if t.user_attrs.get("host") != self._host or t.user_attrs.get("pid") in (None, os.getpid()):
                 continue

@@ -190,8 +190,9 @@ def test_search_module_rejects_without_optuna():
         parse_params(["lr=log:0:1"], load_preset("linear"))
 
 
-def test_a_dead_workers_trial_on_a_journal_stops_counting(tmp_path):
-    """A journal file has no heartbeat: a running trial whose process on this machine is gone is marked failed."""
+@pytest.mark.parametrize("storage", ["s.journal", None], ids=["journal", "sqlite"])
+def test_a_dead_workers_trial_stops_counting_at_once(tmp_path, storage):
+    """A running trial whose process on this machine is gone is marked failed without waiting for a heartbeat."""
     import subprocess
     import sys
 
@@ -199,7 +200,7 @@ def test_a_dead_workers_trial_on_a_journal_stops_counting(tmp_path):
 
     base = load_preset("linear")
     plan = Plan("dead", base, parse_params(["lr=log:1e-3:1e-1"], base), trials=2)
-    study = open_study(plan, open_storage(str(tmp_path / "s.journal"), tmp_path), "test")
+    study = open_study(plan, open_storage(str(tmp_path / storage) if storage else None, tmp_path), "test")
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     trial = study.ask()
     trial.set_user_attr("host", _machine())
