@@ -190,6 +190,7 @@ def test_search_module_rejects_without_optuna():
         parse_params(["lr=log:0:1"], load_preset("linear"))
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # the test asks for a trial outside optimize
 @pytest.mark.parametrize("storage", ["s.journal", None], ids=["journal", "sqlite"])
 def test_a_dead_workers_trial_stops_counting_at_once(tmp_path, storage):
     """A running trial whose process on this machine is gone is marked failed without waiting for a heartbeat."""
