@@ -136,6 +136,9 @@ class TrainConfig:
     cpu_bf16: bool = _setting(False, "bfloat16 autocast on the CPU as well as on GPUs: about twice as fast on CPUs "
                                      "with AVX512-BF16 or AMX, slower on others.")
     compile: bool = _setting(False, "torch.compile the model (worth it on a GPU, slow to start on a CPU).")
+    study: str = _setting("", "The Optuna study (`fmtui sweep`) this run is a trial of; empty for a run of its own. "
+                              "Recorded so a run directory says which search it belongs to.")
+    trial: int = _setting(-1, "The run's trial number in ``study`` (-1 when not a trial).", check=_at_least(-1))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

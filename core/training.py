@@ -53,7 +53,7 @@ __all__ = ["Outcome", "RESUMABLE", "Trainer", "resume_config"]
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # finished, stopped, interrupted, diverged or failed
+    status: str  # finished, stopped, pruned (by a sweep), interrupted, diverged or failed
     run_dir: Path | None  # None when the run ended before its record was begun
     test_accuracy: float | None
     error: str | None = None
@@ -269,7 +269,8 @@ class Trainer:
                 break
 
         test = None
-        if status != "interrupted" and progress.best_epoch:
+        # An interrupted run must exit promptly; a pruned one (a sweep's hopeless trial) is not worth testing.
+        if status not in ("interrupted", "pruned") and progress.best_epoch:
             self._emit(TestStarted(progress.best_epoch, len(splits.test)))
             try:
                 test = self._evaluate_best(record, splits, device)

@@ -64,11 +64,11 @@ def run_cells(summary: dict[str, Any]) -> tuple[str, ...]:
 
 
 STATUS_STYLE = {"finished": "green", "stopped": "yellow", "interrupted": "yellow", "running": "cyan",
-                "diverged": "red", "failed": "red", "killed": "red", "unreadable": "red"}
+                "pruned": "magenta", "diverged": "red", "failed": "red", "killed": "red", "unreadable": "red"}
 
 
 def status_text(status: str) -> Text:
-    """A run's status, coloured: green done, yellow resumable, red lost or broken."""
+    """A run's status, coloured: green done, yellow resumable, magenta cut short by a sweep, red lost or broken."""
     return Text(status, style=STATUS_STYLE.get(status.split()[0], "white"))  # "running on HOST" too
 
 

@@ -115,6 +115,11 @@ class MonitorApp(App[int]):
         self._compare = self.query_one(CompareView)
         if self.problem:
             self.query_one(ErrorPanel).show("Cannot start", self.problem)
+        self.begin()
+
+    def begin(self) -> None:
+        """What the app does once its views are up: attach to the run asked for, start it, or open the
+        preset menu (a sweep's monitor starts its trials instead)."""
         if self.attach is not None:
             self.attach_run(self.attach)
         elif self.initial is not None:
@@ -153,15 +158,20 @@ class MonitorApp(App[int]):
         run.ended = True
 
     def _add_run(self, config: TrainConfig, trainer: TrainerLike) -> None:
-        run = Run(len(self.runs) + 1, config, trainer)
-        self.runs[run.number] = run
-        self.current = run
-        for view in self._views:
-            view.reset(config)
-        self._compare.add_run(run.number, config)
+        run = self.follow_run(len(self.runs) + 1, config, trainer)
         run.trainer.subscribe(forward_to(self, run.number))
         run.trainer.start()
         self.refresh_bindings()
+
+    def follow_run(self, number: int, config: TrainConfig, trainer: TrainerLike) -> Run:
+        """Make run ``number`` the current one: the views start over, and its RunEvent messages are shown."""
+        run = Run(number, config, trainer)
+        self.runs[number] = run
+        self.current = run
+        for view in self._views:
+            view.reset(config)
+        self._compare.add_run(number, config)
+        return run
 
     def on_run_event(self, message: RunEvent) -> None:
         run, event = self.runs[message.run], message.event

@@ -15,6 +15,7 @@ from tui.monitor.widgets.compare import CompareView
 from tui.monitor.widgets.confusion import ConfusionView
 from tui.monitor.widgets.examples import ExamplesView
 from tui.monitor.widgets.history import HistoryTable
+from tui.monitor.widgets.sweep import SweepView
 
 
 @dataclass(frozen=True)
@@ -43,4 +44,6 @@ VIEWS = (
          "The images of one confusion cell (the most confused pair, or the one chosen in the matrix) with "
          "their confidence: mistakes the surest first, correct ones the least sure first. ← → image, ↑ ↓ row, "
          "PgUp/PgDn page, Home/End, Esc back to the matrix.", in_footer=True),
+    View("w", "sweep", "Sweep", SweepView,
+         "A sweep's leaderboard (trial, settings, best validation accuracy, epochs, state) and best-so-far curve."),
 )

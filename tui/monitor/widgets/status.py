@@ -21,7 +21,8 @@ STATE_STYLES = {
     "ready": "bold black on grey70", "starting": "bold black on grey70", "running": "bold black on green3",
     "paused": "bold black on gold1", "stopping": "bold black on dark_orange", "finished": "bold white on blue",
     "stopped": "bold white on blue", "interrupted": "bold black on dark_orange",
-    "diverged": "bold white on red3", "failed": "bold white on red3",
+    "diverged": "bold white on red3", "failed": "bold white on red3", "pruned": "bold white on magenta",
+    "watching": "bold black on grey70",
 }
 
 
@@ -51,7 +52,7 @@ class StatusLine(ThrottledWidget):
         self.set_interval(MACHINE_SECONDS, self._sample_machine)
 
     def reset(self, config: TrainConfig) -> None:
-        self._title, self._started = _name(config.preset, config.model), False
+        self._title, self._started = _name(config.preset, config.model, config.trial), False
         self.state, self.subject = "starting", f"{self._title}: loading data"
         self._short, self._sampler, self.machine = "", None, ""
         self.elapsed = self.eta = None
@@ -65,7 +66,8 @@ class StatusLine(ThrottledWidget):
             case RunStarted():
                 self._started = True
                 self.state = "running"
-                self.subject = (f"{_name(event.preset, event.model)} · {event.parameters:,} params · "
+                self.subject = (f"{_name(event.preset, event.model, event.config.get('trial', -1))} · "
+                                f"{event.parameters:,} params · "
                                 f"{event.device}")
                 self._short = f"{_name(event.preset, event.model)} · {event.device}"
                 self._sampler = MachineSampler(event.device)
@@ -110,5 +112,6 @@ class StatusLine(ThrottledWidget):
         return line
 
 
-def _name(preset: str, model: str) -> str:
-    return preset if preset == model else f"{preset} ({model})"
+def _name(preset: str, model: str, trial: int = -1) -> str:
+    name = preset if preset == model else f"{preset} ({model})"
+    return f"trial {trial} · {name}" if trial >= 0 else name  # a sweep's trial says which

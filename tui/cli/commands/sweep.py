@@ -1,0 +1,292 @@
+"""`fmtui sweep`: search settings with Optuna, on one machine or many, watched live in the monitor.
+
+Optuna (and torch) are imported inside the command: `fmtui --help` and the other commands never wait for them.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from core.config import TrainConfig, load_preset, parse_assignment, with_overrides
+from core.errors import ConfigError, FmtuiError
+from tui import exits
+from tui.cli.app import DataDir, Debug, Device, RunsDir, app, err, guarded
+from tui.signals import HANDLED_SIGNALS
+
+STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # it names a file too: <study>-best.toml
+DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
+WATCH_SECONDS = 2.0  # how often --watch without the monitor reads the study
+
+
+@app.command()
+def sweep(
+    preset: Annotated[Optional[str], typer.Argument(
+        metavar="PRESET", help="Preset name or .toml file whose settings every trial starts from.",
+        show_default=False)] = None,
+    trials: Annotated[int, typer.Option("--trials", "-n", min=1, help="Trials to finish (complete or pruned), "
+                                        "counted across every worker of the study.")] = 20,
+    param: Annotated[Optional[list[str]], typer.Option(
+        "--param", metavar="NAME=RANGE", show_default=False,
+        help="A setting to search: lr=log:1e-4:1e-2, dropout=0.1:0.5, width=int:32:96 (first stage's channels, "
+             "doubling per stage), batch_size=64:256:64, model=tinyvgg,resnet. Repeat for each.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", metavar="KEY=VALUE", show_default=False,
+        help="Fix a setting for every trial, e.g. --set epochs=3.")] = None,
+    study: Annotated[Optional[str], typer.Option("--study", help="Study name; every worker of one sweep gives the "
+                                                 "same. Default: PRESET-sweep.", show_default=False)] = None,
+    storage: Annotated[Optional[str], typer.Option(
+        "--storage", show_default=False,
+        help="Where the study lives: a database URL (postgresql://..., mysql+pymysql://..., sqlite:///FILE) or "
+             "a journal file on a shared filesystem. Default: sweeps.db (SQLite) in the runs directory.")] = None,
+    timeout: Annotated[Optional[str], typer.Option("--timeout", metavar="DURATION", show_default=False,
+                                                   help="Start no new trial after this long: 90s, 30m, 2h, 1h30m.")]
+    = None,
+    pruner: Annotated[str, typer.Option("--pruner", help="median (default: stop a trial whose validation accuracy "
+                                        "is below the median of earlier trials at the same epoch), halving "
+                                        "(successive halving) or none.")] = "median",
+    watch: Annotated[bool, typer.Option("--watch", help="Follow a study that runs elsewhere; run no trials.")]
+    = False,
+    device: Device = None,
+    data_dir: DataDir = None,
+    runs_dir: RunsDir = Path("runs"),
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object per finished trial on stdout, then the "
+                                        "leaderboard; no monitor.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Search settings with Optuna: many runs, hopeless ones pruned, a leaderboard and the best as a preset."""
+    guarded(debug, lambda: sweep_command(
+        preset=preset, trials=trials, params=param or [], assignments=set_ or [], study=study, storage=storage,
+        timeout=timeout, pruner=pruner, watch=watch, device=device, data_dir=data_dir, runs_dir=runs_dir,
+        json_output=json_, debug=debug))
+
+
+def parse_duration(text: str | None) -> float | None:
+    if text is None:
+        return None
+    match = DURATION.fullmatch(text.strip())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ConfigError(f"--timeout {text!r}: expected a duration such as 90s, 30m, 2h or 1h30m.")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total <= 0:
+        raise ConfigError(f"--timeout {text!r}: must be longer than 0.")
+    return total
+
+
+def study_name(study: str | None, preset: str | None) -> str:
+    name = study if study is not None else f"{Path(preset).stem}-sweep" if preset else None
+    if name is None:
+        raise ConfigError("--study is required with --watch (or give the PRESET whose default study to follow).")
+    if not STUDY_NAME.fullmatch(name):
+        raise ConfigError(f"--study {name!r}: use letters, digits, '.', '_' and '-' (it names the best-settings "
+                          f"file too), starting with a letter or digit.")
+    return name
+
+
+def base_config(preset: str | None, assignments: list[str], params: list[str]) -> TrainConfig:
+    if preset is None:
+        raise ConfigError("PRESET is required: name the preset every trial starts from (`fmtui presets` lists "
+                          "them) or a .toml file, e.g. fmtui sweep tinyvgg --param lr=log:1e-4:1e-2.")
+    config = load_preset(preset)
+    fixed = set()
+    for text in assignments:
+        key, value = parse_assignment(text)
+        config = with_overrides(config, {key: value}, label=lambda k: f"--set {k}")
+        fixed.add(key)
+    for text in params:
+        name = text.partition("=")[0].strip()
+        if name in fixed:
+            raise ConfigError(f"--param {name}: also fixed with --set {name}; search it or fix it, not both.")
+    return config
+
+
+def sweep_command(*, preset: str | None, trials: int, params: list[str], assignments: list[str], study: str | None,
+                  storage: str | None, timeout: str | None, pruner: str, watch: bool, device: str | None,
+                  data_dir: Path | None, runs_dir: Path, json_output: bool, debug: bool) -> int:
+    from core.search import parse_params  # no optuna or torch in it: bad input is found at once
+
+    name = study_name(study, preset)
+    monitor = not json_output and sys.stdout.isatty()
+    if watch:
+        if params or assignments:
+            raise ConfigError("--watch follows a study as it is: --param and --set belong to the workers' command.")
+        return watch_command(name, storage, runs_dir, monitor, json_output)
+    base = base_config(preset, assignments, params)
+    with_overrides(base, {"device": device})  # a bad --device is named before anything is written
+    from core.sweep import PRUNERS, Plan  # late: imports optuna
+
+    if pruner not in PRUNERS:
+        raise ConfigError(f"--pruner {pruner!r}: choose one of {', '.join(PRUNERS)}.")
+    plan = Plan(name, base, parse_params(params, base), trials, device, pruner, parse_duration(timeout))
+    return run_sweep(plan, storage, data_dir, runs_dir, monitor, json_output, debug)
+
+
+def run_sweep(plan: Any, storage: str | None, data_dir: Path | None, runs_dir: Path, monitor: bool,
+              json_output: bool, debug: bool) -> int:
+    import optuna
+
+    from core.data import default_data_dir, load_fashion_mnist
+    from core.loop import resolve_device
+    from core.leaderboard import snapshot, write_best_preset
+    from core.sweep import Sweep, SweepInterrupted, TrialFailed, open_storage, open_study, storage_label
+    from tui.cli.sweep_output import TrialReport, print_summary
+
+    # Our own lines say what became of each trial (Optuna would also print a traceback for an interrupted one).
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    if monitor:
+        optuna.logging.disable_default_handler()  # the monitor owns the terminal
+    # Everything that can be wrong with the input is found before the study is touched.
+    resolve_device(with_overrides(plan.base, {"device": plan.device}).device)
+    data = load_fashion_mnist(data_dir if data_dir is not None else default_data_dir())
+    where = storage_label(storage, runs_dir)
+    study = open_study(plan, open_storage(storage, runs_dir), where)
+    sweep = Sweep(plan, study, data=data, data_dir=data_dir, runs_dir=runs_dir,
+                  on_trial_end=None if monitor else TrialReport(plan.study, sys.stdout if json_output else None))
+    started = time.monotonic()
+    preset_file: list[Path] = []
+
+    def write_best() -> str:
+        snap = snapshot(study)
+        if snap.best is None:
+            return "No trial completed, so no best settings were written."
+        preset_file[:] = [write_best_preset(plan, snap.best, runs_dir)]
+        return f"Best settings: {preset_file[0]}."
+
+    code, error = exits.OK, None
+    if monitor:
+        from tui.monitor.sweep import run_sweep_tui  # late: Textual is only needed for the monitor
+
+        def read() -> Any:
+            return snapshot(study)
+
+        def work() -> None:  # on the sweep thread
+            sweep.run()
+            write_best()
+
+        code, error = run_sweep_tui(sweep=sweep, work=work, read=read, study=plan.study, runs_dir=runs_dir,
+                                    after=lambda: f"Best settings: {preset_file[0]}." if preset_file else "")
+    else:
+        sweep.on_trial = _headless_trial_display(plan)
+        code, error = _run_with_signals(sweep)
+    if isinstance(error, SweepInterrupted) and code == exits.OK and not monitor:
+        code = exits.after_signal(signal.SIGINT)
+    if not isinstance(error, TrialFailed) or error.user_error:
+        write_best()
+    snap = snapshot(study)
+    status = ("interrupted" if isinstance(error, SweepInterrupted) or code >= 128 else "failed" if error else
+              "finished" if snap.done >= plan.trials else "incomplete")
+    print_summary(snap, preset=preset_file[0] if preset_file else None, status=status, storage=where,
+                  json_out=json_output, seconds=time.monotonic() - started)
+    if isinstance(error, TrialFailed):
+        if error.user_error:
+            raise FmtuiError(f"a trial failed: {error}")
+        err.print(f"internal error in a trial: {error}", markup=False)
+        return exits.BUG
+    if error is not None and not isinstance(error, SweepInterrupted):
+        raise error
+    return code
+
+
+def _headless_trial_display(plan: Any) -> Any:
+    """Sweep.on_trial without the monitor: each trial's progress on stderr, as `fmtui train` shows a run."""
+    from rich.console import Console
+
+    from core.events import Event, RunFinished
+    from core.search import WIDTH
+    from tui.cli.headless import PlainLog, ProgressBars
+
+    def show(number: int, config: TrainConfig, trainer: Any) -> None:
+        values = {p.name: config.widths[0] if p.name == WIDTH else getattr(config, p.name) for p in plan.params}
+        settings = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+        print(f"trial {number} of study {config.study}: {settings}", file=sys.stderr, flush=True)
+        log = ProgressBars(Console(stderr=True, highlight=False)) if sys.stderr.isatty() else PlainLog(sys.stderr)
+
+        def follow(event: Event) -> None:
+            if isinstance(event, RunFinished) and event.status == "interrupted":
+                # Not `fmtui train --resume`: the study records this trial as failed and the same sweep
+                # command carries on with a new one.
+                print(f"trial {number} interrupted after {event.epochs_completed} epochs: the study records it "
+                      f"as failed; run the same command to continue the sweep ({event.run_dir})", file=sys.stderr,
+                      flush=True)
+                if isinstance(log, ProgressBars):
+                    log.progress.stop()
+                return
+            log(event)
+
+        trainer.subscribe(follow)
+
+    return show
+
+
+def _run_with_signals(sweep: Any) -> tuple[int, BaseException | None]:
+    """Run the sweep on this thread; the first Ctrl-C (or SIGTERM, SIGHUP) interrupts the current trial,
+    which the study records as failed, and the same command continues the sweep later."""
+    from core.sweep import SweepInterrupted, TrialFailed
+
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if received:  # a second signal: leave now; Optuna marks the trial failed as it unwinds
+            raise KeyboardInterrupt
+        received.append(signum)
+        print("interrupted: ending the current trial (press Ctrl-C again to quit at once)", file=sys.stderr,
+              flush=True)
+        sweep.interrupt()
+
+    previous = {s: signal.signal(s, on_signal) for s in HANDLED_SIGNALS}
+    try:
+        sweep.run()
+        error: BaseException | None = None
+    except (SweepInterrupted, KeyboardInterrupt):
+        error = SweepInterrupted()
+    except TrialFailed as exc:
+        error = exc
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    code = exits.after_signal(received[0]) if received else exits.OK
+    return code, error
+
+
+def watch_command(name: str, storage: str | None, runs_dir: Path, monitor: bool, json_output: bool) -> int:
+    """Follow a study that workers elsewhere fill: the monitor's sweep view, or a line per finished trial."""
+    import optuna
+
+    from core.leaderboard import snapshot
+    from core.sweep import load_existing, open_storage, storage_label
+    from tui.cli.sweep_output import TrialReport, print_summary
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    where = storage_label(storage, runs_dir)
+    if storage is None and not (Path(runs_dir) / "sweeps.db").is_file():
+        raise ConfigError(f"--study {name}: there is no sweep storage in {runs_dir} (sweeps.db); give the --storage "
+                          f"or --runs-dir the workers use.")
+    study = load_existing(name, open_storage(storage, runs_dir), where)
+    if monitor:
+        from tui.monitor.sweep import run_sweep_tui
+
+        code, _ = run_sweep_tui(sweep=None, read=lambda: snapshot(study), study=name, runs_dir=runs_dir)
+        return code
+    report = TrialReport(name, sys.stdout if json_output else None)
+    seen: set[int] = set()
+    try:
+        while True:
+            snap = snapshot(study)
+            for row in sorted(snap.rows, key=lambda r: r.number):
+                if row.state in ("complete", "pruned", "failed") and row.number not in seen:
+                    seen.add(row.number)
+                    report(row)
+            if snap.target and snap.done >= snap.target and not snap.counts.get("running"):
+                break
+            time.sleep(WATCH_SECONDS)
+    except KeyboardInterrupt:
+        return exits.after_signal(signal.SIGINT)
+    print_summary(snap, preset=None, status="finished", storage=where, json_out=json_output)
+    return exits.OK
