@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import TrialState
 
-from core.records import atomic_write_text
+from core.files import atomic_write_text
 from core.search import apply, preset_text
 
 if TYPE_CHECKING:
