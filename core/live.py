@@ -73,6 +73,8 @@ class EventLog:
             self.done.set()
 
     def _wanted(self, event: Event) -> bool:
+        if event.local:  # the images themselves (DataLoaded): a viewer reads them from the data, not the log
+            return False
         if not isinstance(event, BatchEnded):
             return True
         now = time.monotonic()

@@ -13,7 +13,7 @@ from typing import Any
 
 from core.errors import RecordError
 
-STATUSES = ("running", "finished", "stopped", "interrupted", "diverged", "failed")
+STATUSES = ("running", "finished", "stopped", "pruned", "interrupted", "diverged", "failed")
 
 
 class _Kind:
