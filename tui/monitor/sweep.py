@@ -7,6 +7,7 @@ no trial runs here: the app only reads a study that workers elsewhere are fillin
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -159,14 +160,22 @@ def run_sweep_tui(*, sweep: Sweep | None, read: Callable[[], Snapshot], study: s
     """Run the monitor on a sweep until the person quits; the exit code, and what ended the sweep thread
     (None when it finished its trials)."""
     app = make_sweep_app(sweep=sweep, read=read, study=study, runs_dir=runs_dir, work=work, after=after)
+    app_done = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
-        app.exit(return_code=128 + signum)  # as in run_tui: the trial then ends interrupted
+        # The trial is interrupted here and now, not once the app has exited: after SIGHUP the terminal
+        # is gone, and an app that cannot write its last screen may never return from run() (seen by
+        # hand: the sweep thread then went on to a new trial).
+        if sweep is not None:
+            sweep.interrupt()
+        app.exit(return_code=128 + signum)
+        threading.Thread(target=_leave_if_stuck, args=(app, app_done, 128 + signum), daemon=True).start()
 
     previous = {s: signal.signal(s, on_signal) for s in HANDLED_SIGNALS}
     try:
         app.run()
     finally:
+        app_done.set()
         for s, handler in previous.items():
             signal.signal(s, handler)
         finish_sweep(app, sweep)
@@ -176,3 +185,17 @@ def run_sweep_tui(*, sweep: Sweep | None, read: Callable[[], Snapshot], study: s
     if isinstance(error, TrialFailed) and not error.user_error:
         return 1, error
     return (app.return_code or 0), error
+
+
+STUCK_SECONDS = 15.0  # after a signal, how long the app may take to exit once the sweep has ended
+
+
+def _leave_if_stuck(app: SweepMonitor, app_done: threading.Event, code: int) -> None:
+    """After a signal: once the sweep thread has ended (its trial recorded, the study consistent), exit
+    the process if the app is still stuck on a terminal that went away."""
+    if app.sweep_thread is not None:
+        app.sweep_thread.join()
+    if not app_done.wait(STUCK_SECONDS):
+        app.finish_runs(STUCK_SECONDS)
+        _tell(f"the terminal went away; sweep {app.study} was left consistent (its trial interrupted)\n")
+        os._exit(code)
