@@ -128,7 +128,7 @@ def open_storage(storage: str | None, runs_dir: Path) -> optuna.storages.BaseSto
     engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_SECONDS}} if url.startswith("sqlite") \
         else {"pool_pre_ping": True}
     last: Exception | None = None
-    for _ in range(5):  # two workers starting at once on a new SQLite file race to create its tables
+    for _ in range(5):  # two workers starting at once on a new database race to create its tables
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # the heartbeat
@@ -141,7 +141,9 @@ def open_storage(storage: str | None, runs_dir: Path) -> optuna.storages.BaseSto
         except Exception as exc:  # SQLAlchemy raises many kinds for a bad URL or an unreachable server
             last = exc
             # (a table already there, a duplicate version row, a lock): a moment later the other has.
-            if not url.startswith("sqlite") or "unable to open" in str(exc):
+            # A server says so as a duplicate key (PostgreSQL) or entry (MySQL); anything else is real.
+            raced = any(sign in str(exc) for sign in ("duplicate key", "Duplicate entry", "already exists"))
+            if not (raced or url.startswith("sqlite")) or "unable to open" in str(exc):
                 break
             threading.Event().wait(0.5)
     message = str(last).strip().splitlines()[0] if last is not None and str(last).strip() else type(last).__name__
