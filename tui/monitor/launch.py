@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -62,12 +63,17 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
     ExamplesView.graphics = graphics_widget(os.environ)  # asks the terminal: before Textual takes it over
     closed = False  # the app has exited (Ctrl-C typed in it, say): a signal now can only hurry the runs
     hung_up = False  # the terminal went away: the runs go on without the monitor
+    app_done = threading.Event()
 
     def stop(signum: int) -> None:
         nonlocal hung_up
         if signum == getattr(signal, "SIGHUP", None) and not closed:
             hung_up = True
+            # First: the app's last writes (restoring the terminal) then go to /dev/null; written to a
+            # terminal that is gone they can leave Textual's shutdown waiting forever.
+            _forget_terminal()
             app.exit(return_code=0)
+            threading.Thread(target=_leave_if_stuck, args=(app, app_done), daemon=True).start()
             return
         # We were told to end (SIGTERM, kill -INT): no one is left to ask, so leave at once;
         # finish_runs then ends the run as interrupted, with its record written.
@@ -92,6 +98,7 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
             # Restoring a terminal that is gone fails; there is nothing left to restore.
         finally:
             closed = True
+            app_done.set()
             interrupted = [] if hung_up else app.finish_runs()
     if hung_up:
         return go_on_headless(app)
@@ -127,6 +134,20 @@ def go_on_headless(app: MonitorApp) -> int:
         for run in own:
             run.trainer.wait()
     return interrupts.code or 0
+
+
+STUCK_SECONDS = 15.0  # after SIGHUP, how long the app may take to close before the process goes on without it
+
+
+def _leave_if_stuck(app: MonitorApp, app_done: threading.Event) -> None:
+    """After SIGHUP, should the app never finish closing: the runs this process started still train to
+    the end of their records, then the process leaves (a second SIGHUP cannot reach it here)."""
+    if app_done.wait(STUCK_SECONDS):
+        return
+    for run in app.runs.values():
+        if not run.attached:
+            run.trainer.wait()
+    os._exit(0)
 
 
 def _forget_terminal() -> None:
