@@ -136,7 +136,7 @@ def go_on_headless(app: MonitorApp) -> int:
     return interrupts.code or 0
 
 
-STUCK_SECONDS = 15.0  # after SIGHUP, how long the app may take to close before the process goes on without it
+STUCK_SECONDS = 15.0  # after a signal, how long the app may take to close before the process goes on without it
 
 
 def _leave_if_stuck(app: MonitorApp, app_done: threading.Event) -> None:

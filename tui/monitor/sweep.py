@@ -23,7 +23,7 @@ from core.leaderboard import Snapshot
 from core.sweep import Sweep, SweepInterrupted, TrialFailed
 from tui.monitor.app import MonitorApp
 from tui.monitor.runs import TrainerLike
-from tui.monitor.launch import _tell
+from tui.monitor.launch import STUCK_SECONDS, _tell
 from tui.monitor.messages import forward_to
 from tui.monitor.screens.confirm import Confirm
 from tui.monitor.widgets.status import StatusLine
@@ -185,9 +185,6 @@ def run_sweep_tui(*, sweep: Sweep | None, read: Callable[[], Snapshot], study: s
     if isinstance(error, TrialFailed) and not error.user_error:
         return 1, error
     return (app.return_code or 0), error
-
-
-STUCK_SECONDS = 15.0  # after a signal, how long the app may take to exit once the sweep has ended
 
 
 def _leave_if_stuck(app: SweepMonitor, app_done: threading.Event, code: int) -> None:
