@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LRScheduler, OneCycleLR, StepLR
+from torch.optim.swa_utils import AveragedModel
 
 from core.augment import Augment
 from core.config import TrainConfig
@@ -93,6 +94,28 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
                                        total_steps=total, pct_start=config.warmup),
     }
     return schedules[config.schedule]()
+
+
+def make_ema(model: nn.Module, decay: float) -> AveragedModel | None:
+    """An exponential moving average of the weights (and BatchNorm statistics), or None when ``decay`` is 0.
+
+    The decay warms up as min(decay, (1 + n) / (10 + n)) after n updates (as TensorFlow's and timm's
+    averages do): a fixed 0.999 would keep most of the random initial weights for the first thousand
+    steps, and the validation curve would sit near chance for the first epochs of a run.
+    """
+    if not decay:
+        return None
+
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        if not torch.is_floating_point(averaged[0]):  # BatchNorm's batch counters: follow the model
+            torch._foreach_copy_(averaged, current)
+            return
+        n = n.to(averaged[0].dtype)
+        weight = 1 - torch.clamp((1 + n) / (10 + n), max=decay)  # a tensor: no device sync per step
+        torch._foreach_lerp_(averaged, current, weight)
+
+    return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
 
 
 def _constant(step: int) -> float:  # a named function, so the scheduler's state stays picklable

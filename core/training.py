@@ -29,7 +29,6 @@ from datetime import datetime
 from pathlib import Path
 
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from core.config import TrainConfig
 from core.control import Control
@@ -40,7 +39,7 @@ from core.evaluation import TestResult, evaluate_checkpoint, evaluated_event
 from core.events import (BatchEnded, DataLoaded, Diverged, EarlyStopped, EpochEnded, Event, EventBus,
                          Paused, Resumed, RunFailed, RunFinished, RunStarted, StopRequested, Subscriber, TestStarted)
 from core.live import ControlServer, EventLog
-from core.loop import (Abandoned, check_compiler, evaluate, make_optimizer, make_scheduler,
+from core.loop import (Abandoned, check_compiler, evaluate, make_ema, make_optimizer, make_scheduler,
                        resolve_device, train_one_epoch)
 from core.metrics import classification_report
 from core.models import build_model, count_parameters, model_spec
@@ -188,8 +187,7 @@ class Trainer:
         steps_per_epoch = len(splits.train) // config.batch_size
         optimizer = make_optimizer(model, config)
         scheduler = make_scheduler(optimizer, config, steps_per_epoch)
-        ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
-               if config.ema else None)
+        ema = make_ema(model, config.ema)
         forward = torch.compile(model) if config.compile else model
         progress = Progress()
         if state is not None:

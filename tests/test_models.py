@@ -218,3 +218,24 @@ async def test_the_monitor_explains_missing_imagenet_weights(offline, tiny_data,
         assert panel.display and f"not in {offline}" in shown and "resnet18-f37072fd.pth" in shown
         assert app.internal_errors == []
     app.finish_runs()
+
+
+def test_the_weight_average_follows_the_model_early_and_settles_at_its_decay():
+    from core.loop import make_ema
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.BatchNorm1d(2))
+    ema = make_ema(model, 0.999)
+    start = model[0].weight.detach().clone()
+    ema.update_parameters(model)  # the first update copies
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    ema.update_parameters(model)
+    # After one step the average has moved 1 - 2/11 of the way, not 0.1% as a fixed 0.999 would.
+    torch.testing.assert_close(ema.module[0].weight, start + 9 / 11)
+    ema.n_averaged.fill_(20_000)  # late in a run: (1 + n) / (10 + n) is past the decay
+    before = ema.module[0].weight.detach().clone()
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    ema.update_parameters(model)
+    torch.testing.assert_close(ema.module[0].weight, before + 0.001 * (model[0].weight - before))
+    assert make_ema(model, 0.0) is None
