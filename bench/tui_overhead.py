@@ -7,7 +7,10 @@ headless driver, `App.run_test`, at 120x40 so every widget draws, charts and all
 train_speed.py). Throughput is the engine's own, over its training phases. Prints a table and, as
 its last line, one JSON object with ``tui_overhead`` (1 - with TUI / headless, the larger of the
 presets', from total images over total time) and beside it ``tui_overhead_median`` (the same from each
-mode's median slice, which one stalled slice cannot move).
+mode's median slice, which one stalled slice cannot move) and ``monitor_cpu`` (the CPU time the
+monitor's thread used from a run's start to its test evaluation, over the wall time between them:
+the share of a core the monitor could take from training at most, and steadier from slice to slice
+than a difference of two throughputs).
 
     python bench/tui_overhead.py --data-dir ../shared/data            # about 5 minutes on 2 CPU cores
     python bench/tui_overhead.py --data-dir ../shared/data --quick    # a cut-down check
@@ -22,6 +25,8 @@ import json
 import statistics
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,6 +37,7 @@ from rich.table import Table  # noqa: E402
 
 from core.config import TrainConfig, load_preset  # noqa: E402
 from core.data import FashionMNIST, load_fashion_mnist  # noqa: E402
+from core.events import Event, TestStarted  # noqa: E402
 from core.records import RunRecord  # noqa: E402
 from core.training import Trainer  # noqa: E402
 from tui.cli.headless import PlainLog  # noqa: E402
@@ -48,18 +54,29 @@ def trained(run_dir: Path, images_per_epoch: int) -> tuple[int, float]:
     return images_per_epoch * len(history), sum(images_per_epoch / row["images_per_second"] for row in history)
 
 
-def headless(config: TrainConfig, data: FashionMNIST, runs: Path) -> Path:
+def headless(config: TrainConfig, data: FashionMNIST, runs: Path) -> tuple[Path, tuple[float, float]]:
     trainer = Trainer(config, data=data, runs_dir=runs)
     trainer.subscribe(PlainLog(io.StringIO()))
     trainer.start()
     outcome = trainer.wait()
     assert outcome.status == "finished", outcome
-    return outcome.run_dir
+    return outcome.run_dir, (0.0, 0.0)
 
 
-def with_tui(config: TrainConfig, data: FashionMNIST, runs: Path) -> Path:
+def with_tui(config: TrainConfig, data: FashionMNIST, runs: Path) -> tuple[Path, tuple[float, float]]:
+    """The run's directory, and the CPU seconds the app's thread (Textual's event loop) used from the
+    run's start to its test evaluation, with the wall seconds between them."""
+    app_thread = time.pthread_getcpuclockid(threading.main_thread().ident)  # readable from the trainer's
+    marks: dict[str, tuple[float, float]] = {}
+
+    def at_test(event: Event) -> None:  # called on the trainer's thread as the training phase ends
+        if isinstance(event, TestStarted):
+            marks["tested"] = (time.clock_gettime(app_thread), time.perf_counter())
+
     def factory(cfg: TrainConfig, resume: RunRecord | None = None) -> Trainer:
-        return Trainer(cfg, data=data, runs_dir=runs)  # the data already loaded, as in headless()
+        trainer = Trainer(cfg, data=data, runs_dir=runs)  # the data already loaded, as in headless()
+        trainer.subscribe(at_test)
+        return trainer
 
     app = make_app(runs_dir=runs, trainer_factory=factory)
 
@@ -69,6 +86,7 @@ def with_tui(config: TrainConfig, data: FashionMNIST, runs: Path) -> Path:
             await pilot.pause(0.5)
             await pilot.press("escape")
             await pilot.pause(0.3)
+            marks["started"] = (time.clock_gettime(app_thread), time.perf_counter())
             app.start_run(config)
             while not app.runs[1].ended:
                 # Not pilot.pause(): it forces a screen update each time, a cost no person watching adds.
@@ -76,7 +94,8 @@ def with_tui(config: TrainConfig, data: FashionMNIST, runs: Path) -> Path:
 
     asyncio.run(watch())
     app.finish_runs()
-    return app.runs[1].trainer.wait().run_dir
+    (cpu_start, wall_start), (cpu_end, wall_end) = marks["started"], marks["tested"]
+    return app.runs[1].trainer.wait().run_dir, (cpu_end - cpu_start, wall_end - wall_start)
 
 
 def main() -> int:
@@ -91,7 +110,7 @@ def main() -> int:
     data = load_fashion_mnist(args.data_dir, download=False)
     console = Console(stderr=True)
     table = Table("preset", "headless", "with TUI", "TUI overhead", "median slices: headless", "with TUI",
-                  "TUI overhead",
+                  "TUI overhead", "monitor CPU",
                   title=f"Training throughput, TUI attached or not, {slices} interleaved slices: totals, and the "
                         f"median slice", title_justify="left")
     results = {}
@@ -106,11 +125,15 @@ def main() -> int:
         modes = {"headless": headless, "tui": with_tui}
         totals = {mode: [0, 0.0] for mode in modes}
         rates: dict[str, list[float]] = {mode: [] for mode in modes}
+        monitor = [0.0, 0.0]  # the monitor thread's CPU seconds, wall seconds
         with tempfile.TemporaryDirectory(prefix="fmtui-tui-bench-") as runs:
             for round_ in range(slices):
                 console.print(f"{name}: slice {round_ + 1}/{slices}", highlight=False)
                 for mode in (list(modes) if round_ % 2 == 0 else list(reversed(modes))):
-                    done, seconds = trained(modes[mode](config, data, Path(runs)), images)
+                    run_dir, (cpu, wall) = modes[mode](config, data, Path(runs))
+                    done, seconds = trained(run_dir, images)
+                    monitor[0] += cpu
+                    monitor[1] += wall
                     totals[mode][0] += done
                     totals[mode][1] += seconds
                     rates[mode].append(done / seconds)
@@ -118,13 +141,15 @@ def main() -> int:
         plain_median, tui_median = (statistics.median(rates[m]) for m in modes)
         results[name] = {"headless_images_per_second": plain, "tui_images_per_second": tui,
                          "tui_overhead": 1 - tui / plain, "headless_median": plain_median, "tui_median": tui_median,
-                         "tui_overhead_median": 1 - tui_median / plain_median, "per_slice_images_per_second": rates}
+                         "tui_overhead_median": 1 - tui_median / plain_median,
+                         "monitor_cpu": monitor[0] / monitor[1], "per_slice_images_per_second": rates}
         table.add_row(name, f"{plain:,.0f} img/s", f"{tui:,.0f} img/s", f"{(1 - tui / plain) * 100:+.1f}%",
                       f"{plain_median:,.0f} img/s", f"{tui_median:,.0f} img/s",
-                      f"{(1 - tui_median / plain_median) * 100:+.1f}%")
+                      f"{(1 - tui_median / plain_median) * 100:+.1f}%", f"{monitor[0] / monitor[1]:.1%}")
     console.print(table)
     print(json.dumps({"tui_overhead": round(max(r["tui_overhead"] for r in results.values()), 4),
                       "tui_overhead_median": round(max(r["tui_overhead_median"] for r in results.values()), 4),
+                      "monitor_cpu": round(max(r["monitor_cpu"] for r in results.values()), 4),
                       "quick": args.quick, "slices": slices, "results": results}))
     return 0
 

@@ -170,8 +170,8 @@ async def test_attach_shows_history_pauses_and_stops_a_headless_run(tmp_path, ti
         wait_for(lambda: "epoch_ended" in logged(run_dir))
         first, second = make_app(attach=run_dir), make_app(attach=run_dir)
         async with first.run_test(size=SIZE) as pilot, second.run_test(size=SIZE) as pilot2:
-            await until(pilot, lambda: first.query_one(HistoryTable).row_count >= 1, timeout=10)
-            await until(pilot2, lambda: second.query_one(HistoryTable).row_count >= 1, timeout=10)
+            await until(pilot, lambda: first.query_one(HistoryTable).epochs_seen >= 1, timeout=10)
+            await until(pilot2, lambda: second.query_one(HistoryTable).epochs_seen >= 1, timeout=10)
             await pilot.press("p")
             await until(pilot, lambda: first.query_one(StatusLine).state == "paused")
             await until(pilot2, lambda: second.query_one(StatusLine).state == "paused")
@@ -221,7 +221,7 @@ async def test_an_attached_run_killed_is_reported(tmp_path, tiny_data, runs_dir)
         wait_for(lambda: "epoch_ended" in logged(run_dir))
         app = make_app(attach=run_dir)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.query_one(HistoryTable).row_count >= 1, timeout=10)
+            await until(pilot, lambda: app.query_one(HistoryTable).epochs_seen >= 1, timeout=10)
             os.kill(pid, signal.SIGKILL)
             began = time.monotonic()
             await until(pilot, lambda: app.query_one(StatusLine).state == "failed", timeout=15)
@@ -292,7 +292,7 @@ async def test_leaving_an_attached_monitor_leaves_the_run_going(tmp_path, key):
     app = make_app(attach=attachable(tmp_path),
                    attach_trainer=lambda record: fakes.append(AttachedFake(record.read_config())) or fakes[-1])
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.query_one(HistoryTable).row_count == 2, timeout=10)
+        await until(pilot, lambda: app.query_one(HistoryTable).epochs_seen == 2, timeout=10)
         await pilot.press(key)
         await until(pilot, lambda: app.return_code is not None, timeout=10)
     assert app.return_code == 0 and app.finish_runs() == []
@@ -376,7 +376,7 @@ async def test_enter_on_a_live_run_in_past_runs_attaches(tmp_path, runs_dir):
             await until(pilot, lambda: isinstance(app.screen, PastRuns))
             assert "running" in str(app.screen.query_one("DataTable").get_row_at(0)[2])
             await pilot.press("enter")
-            await until(pilot, lambda: app.query_one(HistoryTable).row_count == 2, timeout=10)
+            await until(pilot, lambda: app.query_one(HistoryTable).epochs_seen == 2, timeout=10)
             assert attached == [lock.path.parent] and app.current.attached
             await pilot.press("q")
         assert app.return_code == 0
@@ -424,7 +424,7 @@ async def test_attaching_replays_the_whole_current_epoch_of_batch_progress(tmp_p
         app = make_app(attach=run_dir)
         async with app.run_test(size=SIZE) as pilot:
             charts = app.query_one(Charts)
-            await until(pilot, lambda: app.query_one(HistoryTable).row_count == 3 and charts.batch_x[-1:] == [150],
+            await until(pilot, lambda: app.query_one(HistoryTable).epochs_seen == 3 and charts.batch_x[-1:] == [150],
                         timeout=10)
             assert charts.epoch == 4 and charts.batch_x == list(range(1, 151))
             await pilot.press("q")

@@ -17,6 +17,7 @@ from tui.monitor.screens.confirm import Confirm
 from tui.monitor.screens.help import HelpScreen
 from tui.monitor.screens.past_runs import PastRuns
 from tui.monitor.screens.preset_menu import PresetMenu
+from tui.monitor.widgets import EPOCH_REDRAW_SECONDS
 from tui.monitor.widgets.charts import BATCH_REDRAW_SECONDS, Charts
 from tui.monitor.widgets.compare import CompareView
 from tui.monitor.widgets.confusion import ConfusionView
@@ -315,12 +316,33 @@ async def test_ctrl_c_quits_at_once_and_interrupts_the_run():
     factory = Factory(holding())
     app = factory.make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.query_one(HistoryTable).row_count == 2)
+        await until(pilot, lambda: app.query_one(HistoryTable).epochs_seen == 2)
         await pilot.press("ctrl+c")
         await until(pilot, lambda: app.return_code is not None)
     assert app.return_code == 130
     app.finish_runs()
     assert factory.trainers[0].stop_reason == "interrupted"
+
+
+@drive
+async def test_hidden_tables_wait_and_catch_up_when_shown():
+    """The history and compare tables take no rows while hidden (each row costs a layout pass of the
+    whole screen, twice a second for the linear model), and show them all as soon as they are shown."""
+    factory = Factory(holding())
+    app = factory.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        history, compare = app.query_one(HistoryTable), app.query_one(CompareView)
+        await until(pilot, lambda: history.epochs_seen == 2)
+        await pilot.pause(EPOCH_REDRAW_SECONDS + 0.5)  # the tables' timers have come round while hidden
+        assert history.row_count == 0 and compare.table.row_count == 0
+        await pilot.press("3")
+        await until(pilot, lambda: history.row_count == 2)
+        assert [history.get_row_at(i)[0] for i in range(2)] == ["1", "2"]
+        await pilot.press("c")
+        await until(pilot, lambda: compare.table.row_count == 1)
+        assert compare.runs["1"].epochs == [1, 2]
+        await pilot.press("ctrl+c")
+    app.finish_runs()
 
 
 @drive

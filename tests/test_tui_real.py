@@ -37,7 +37,7 @@ async def leave_mid_run(tmp_path: Path, tiny_data: Path, runs_dir: Path, *keys: 
     app to exit; returns the app, whose runs are still to be finished."""
     app = make_app(preset=preset_file(tmp_path, epochs=500, batch_size=10), data_dir=tiny_data, runs_dir=runs_dir)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.query_one(HistoryTable).row_count >= 1)
+        await until(pilot, lambda: app.query_one(HistoryTable).epochs_seen >= 1)
         await pilot.press(*keys)
         await until(pilot, lambda: app.return_code is not None)
     return app

@@ -49,7 +49,7 @@ async def test_the_monitor_follows_each_trial_and_the_leaderboard(tiny_data, run
         await until(pilot, lambda: app.current is not None and app.current.ended)
         assert app.query_one(StatusLine).state == "finished"
         assert sorted(app.runs) == [0, 1, 2], "one monitored run per trial"
-        await until(pilot, lambda: app.query_one(HistoryTable).row_count == 2)
+        await until(pilot, lambda: app.query_one(HistoryTable).epochs_seen == 2)
         await pilot.press("w")
         view = app.query_one(SweepView)
         await until(pilot, lambda: view.snapshot is not None and view.snapshot.done == 3)
@@ -66,10 +66,10 @@ async def test_s_prunes_the_current_trial_and_quitting_interrupts_the_sweep(tiny
     sweep, study = tiny_sweep(tiny_data, runs_dir, trials=5, epochs=400)
     app = make_sweep_app(sweep=sweep, read=lambda: snapshot(study), study="tiny-sweep", runs_dir=runs_dir)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.query_one(HistoryTable).row_count >= 1)
+        await until(pilot, lambda: app.query_one(HistoryTable).epochs_seen >= 1)
         await pilot.press("s")
         await until(pilot, lambda: 1 in app.runs)  # the next trial started
-        await until(pilot, lambda: app.query_one(HistoryTable).row_count >= 1)
+        await until(pilot, lambda: app.query_one(HistoryTable).epochs_seen >= 1)
         await pilot.press("q")
         await pilot.press("enter")  # "Interrupt and quit"
         await until(pilot, lambda: app.return_code is not None)

@@ -57,12 +57,16 @@ class Charts(Grid):
         self.redraw_if_changed()
 
     def reset(self, config: TrainConfig) -> None:
+        drawn = bool(self.epochs or self.batch_x or self.epoch)
         for series in (self.epochs, self.train_loss, self.val_loss, self.train_acc, self.val_acc, self.batch_x,
                        self.batch_loss):
             series.clear()
         self.epoch = self.batches = 0
-        self._epochs_dirty = self._batches_dirty = True
-        self.redraw_if_changed()  # at once: the previous run's curves must not linger under the new name
+        if drawn:  # at once: the previous run's curves must not linger under the new name
+            self._epochs_dirty = self._batches_dirty = True
+            self.redraw_if_changed()
+        # (Empty charts are already drawn empty: redrawing them would take three chart builds from the
+        # first second of training.)
 
     def follow(self, event: Event) -> None:
         match event:

@@ -88,8 +88,8 @@ class CompareView(Vertical):
 
     def _add(self, key: str, run: RunEntry) -> None:
         self.runs[key] = run
-        self.table.add_row(*self._cells(run), key=key)
-        self._redraw()
+        self._dirty.add(key)
+        self.flush()  # a run starts in the first second of training: its row waits until it is shown
 
     def _next_colour(self) -> str:
         return COLOURS[len(self.runs) % len(COLOURS)]
@@ -133,8 +133,12 @@ class CompareView(Vertical):
     def _catch_up(self) -> None:
         if not self._dirty:
             return
-        for key in self._dirty:
-            for column, value in zip(COLUMNS, self._cells(self.runs[key])):
+        for key in [key for key in self.runs if key in self._dirty]:  # new rows in the order runs came
+            cells = self._cells(self.runs[key])
+            if key not in self.table.rows:
+                self.table.add_row(*cells, key=key)
+                continue
+            for column, value in zip(COLUMNS, cells):
                 self.table.update_cell(key, column, value, update_width=True)
         self._dirty.clear()
         self._redraw()

@@ -13,8 +13,9 @@ COLUMNS = ("epoch", "train loss", "train acc", "val loss", "val acc", "lr", "tim
 
 
 class HistoryTable(DataTable):
-    """Rows arrive as epochs end but are added at most every EPOCH_REDRAW_SECONDS (the linear model
-    ends two epochs a second, and each added row costs a layout pass), and at once when a run ends."""
+    """Rows arrive as epochs end but are added at most every EPOCH_REDRAW_SECONDS while the table is
+    shown (the linear model ends two epochs a second, and each added row costs a layout pass of the
+    whole screen), as soon as it is shown, and at once when a run ends."""
 
     DEFAULT_CSS = """
     HistoryTable { height: 1fr; }
@@ -28,7 +29,19 @@ class HistoryTable(DataTable):
     def on_mount(self) -> None:
         for name in COLUMNS:
             self.add_column(name, key=name)
-        self.set_interval(EPOCH_REDRAW_SECONDS, self.flush)
+        self.set_interval(EPOCH_REDRAW_SECONDS, self._flush_if_shown)
+
+    @property
+    def epochs_seen(self) -> int:
+        """Epochs this table was given: its rows, and those waiting until it is shown."""
+        return self.row_count + len(self._pending)
+
+    def on_show(self) -> None:
+        self.flush()
+
+    def _flush_if_shown(self) -> None:
+        if self.is_on_screen:
+            self.flush()
 
     def reset(self, config: TrainConfig) -> None:
         self.clear()
