@@ -124,7 +124,8 @@ class TrainConfig:
     erase: float = _setting(0.0, "Augment: probability of replacing a random rectangle of the image with noise "
                                  "(random erasing), so no single region decides the class.", check=_fraction)
     ema: float = _setting(0.0, "Decay of an exponential moving average of the weights, evaluated instead of "
-                               "the raw weights; 0 turns it off.", check=_fraction)
+                               "the raw weights (warmed up: min(ema, (1 + n) / (10 + n)) after n steps); "
+                               "0 turns it off.", check=_fraction)
     tta_flip: bool = _setting(False, "Evaluate each image and its mirror image and average the logits.")
     val_size: int = _setting(5000, "Training images held out (stratified) for early stopping and model selection.",
                              check=_at_least(10))
