@@ -44,3 +44,22 @@ class ThrottledWidget(Widget):
         if self._stale:
             self._stale = False
             self.refresh()
+
+
+class CatchesUpWhenShown:
+    """A mixin for a view whose updates cost a layout pass of the whole screen even while it is hidden
+    (rows added to a table): it keeps them, and applies them with ``catch_up()`` every
+    EPOCH_REDRAW_SECONDS while shown and as soon as it is shown."""
+
+    def on_mount(self) -> None:
+        self.set_interval(EPOCH_REDRAW_SECONDS, self.catch_up_if_shown)
+
+    def on_show(self) -> None:
+        self.catch_up()
+
+    def catch_up_if_shown(self) -> None:
+        if self.is_on_screen:
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        raise NotImplementedError

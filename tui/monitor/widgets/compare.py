@@ -18,7 +18,7 @@ from core.config import TrainConfig
 from core.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StopRequested
 from core.records import RunRecord, effective_status
 from tui import format as fmt
-from tui.monitor.widgets import EPOCH_REDRAW_SECONDS
+from tui.monitor.widgets import CatchesUpWhenShown
 from tui.monitor.widgets.charts import whole_ticks
 
 COLOURS = ("cyan", "orange", "green", "magenta", "yellow", "blue", "red")
@@ -44,7 +44,7 @@ class RunEntry:
         return f"{self.name} {self.preset}"
 
 
-class CompareView(Vertical):
+class CompareView(CatchesUpWhenShown, Vertical):
     DEFAULT_CSS = """
     CompareView #compare-chart { height: 1fr; min-height: 8; }
     CompareView #verdict { height: auto; padding: 0 1; }
@@ -68,7 +68,6 @@ class CompareView(Vertical):
         for name in COLUMNS:
             self.table.add_column(name, key=name)
         self._redraw()
-        self.set_interval(EPOCH_REDRAW_SECONDS, self.flush)
 
     def add_run(self, number: int, config: TrainConfig) -> None:
         self._add(str(number), RunEntry(f"#{number}", config.preset, config.model, self._next_colour()))
@@ -89,7 +88,7 @@ class CompareView(Vertical):
     def _add(self, key: str, run: RunEntry) -> None:
         self.runs[key] = run
         self._dirty.add(key)
-        self.flush()  # a run starts in the first second of training: its row waits until it is shown
+        self.catch_up_if_shown()  # a run starts in the first second of training: its row waits until shown
 
     def _next_colour(self) -> str:
         return COLOURS[len(self.runs) % len(COLOURS)]
@@ -119,18 +118,9 @@ class CompareView(Vertical):
                 return  # batch progress and the like change nothing here
         self._dirty.add(key)
         if not isinstance(event, EpochEnded):  # rare and telling: shown at once; epochs on the timer
-            self.flush()
+            self.catch_up_if_shown()
 
-    def flush(self) -> None:
-        """Bring the table and chart up to date with the runs that changed, if this view is on screen."""
-        if not self._dirty or not self.is_on_screen:
-            return  # on_show catches up: a hidden table's updates would still cost layout passes
-        self._catch_up()
-
-    def on_show(self) -> None:
-        self._catch_up()
-
-    def _catch_up(self) -> None:
+    def catch_up(self) -> None:
         if not self._dirty:
             return
         for key in [key for key in self.runs if key in self._dirty]:  # new rows in the order runs came

@@ -7,12 +7,12 @@ from textual.widgets import DataTable
 from core.config import TrainConfig
 from core.events import EpochEnded, Event, RunFailed, RunFinished
 from tui import format as fmt
-from tui.monitor.widgets import EPOCH_REDRAW_SECONDS
+from tui.monitor.widgets import CatchesUpWhenShown
 
 COLUMNS = ("epoch", "train loss", "train acc", "val loss", "val acc", "lr", "time", "best")
 
 
-class HistoryTable(DataTable):
+class HistoryTable(CatchesUpWhenShown, DataTable):
     """Rows arrive as epochs end but are added at most every EPOCH_REDRAW_SECONDS while the table is
     shown (the linear model ends two epochs a second, and each added row costs a layout pass of the
     whole screen), as soon as it is shown, and at once when a run ends."""
@@ -29,19 +29,11 @@ class HistoryTable(DataTable):
     def on_mount(self) -> None:
         for name in COLUMNS:
             self.add_column(name, key=name)
-        self.set_interval(EPOCH_REDRAW_SECONDS, self._flush_if_shown)
 
     @property
     def epochs_seen(self) -> int:
         """Epochs this table was given: its rows, and those waiting until it is shown."""
         return self.row_count + len(self._pending)
-
-    def on_show(self) -> None:
-        self.flush()
-
-    def _flush_if_shown(self) -> None:
-        if self.is_on_screen:
-            self.flush()
 
     def reset(self, config: TrainConfig) -> None:
         self.clear()
@@ -52,9 +44,9 @@ class HistoryTable(DataTable):
         if isinstance(event, EpochEnded):
             self._pending.append(event)
         elif isinstance(event, (RunFinished, RunFailed)):
-            self.flush()
+            self.catch_up()
 
-    def flush(self) -> None:
+    def catch_up(self) -> None:
         if not self._pending:
             return
         for event in self._pending:
