@@ -15,11 +15,11 @@ from core.errors import FmtuiError
 class Control:
     """Requests from other threads (pause, stop, hurry, fail), honoured at batch boundaries.
 
-    Reentrant: a signal handler runs on the main thread between two bytecodes, possibly inside
-    another handler's call here."""
+    Never called from a signal handler (which could interrupt a call here on its own thread and wait
+    for a lock that thread holds): signals reach it through tui.signals' relay thread."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._unpaused = threading.Event()
         self._unpaused.set()
         self.stop_reason: str | None = None

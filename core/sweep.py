@@ -221,7 +221,7 @@ def load_existing(name: str, storage: optuna.storages.BaseStorage, where: str) -
 
 class Sweep:
     """Runs trials of a study in this process until it has ``plan.trials`` finished ones, the timeout
-    passes, or ``interrupt()`` is called (from any thread, or a signal handler)."""
+    passes, or ``interrupt()`` is called (from any thread)."""
 
     def __init__(self, plan: Plan, study: optuna.Study, *, data: Any, data_dir: Path | None, runs_dir: Path,
                  on_trial: Callable[[int, TrainConfig, Any], None] | None = None,
@@ -245,6 +245,14 @@ class Sweep:
             trainer = self._trainer
         if trainer is not None:
             trainer.stop("interrupted")
+
+    def hurry(self) -> None:
+        """A second interrupt: the current trial gives up its epoch in progress as well."""
+        with self._lock:
+            self.interrupted = True
+            trainer = self._trainer
+        if trainer is not None:
+            trainer.hurry()
 
     def remaining(self) -> int:
         """Trials still to start: finished and running ones (on any worker) count towards --trials."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import struct
+import subprocess
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -65,3 +69,33 @@ def tiny_config() -> TrainConfig:
 @pytest.fixture
 def runs_dir(tmp_path: Path) -> Path:
     return tmp_path / "runs"
+
+
+def end_process(process: Any) -> None:
+    """Kill a subprocess.Popen or multiprocessing.Process that is still running, and reap it."""
+    if isinstance(process, subprocess.Popen):
+        if process.poll() is None:
+            process.kill()
+        process.wait(30)
+    elif process.is_alive():
+        process.kill()
+        process.join(30)
+
+
+@pytest.fixture
+def spawned() -> Iterator[list]:
+    """Append each process a test starts: whatever happens in the test, none outlives it."""
+    started: list = []
+    try:
+        yield started
+    finally:
+        for process in started:
+            end_process(process)
+
+
+@pytest.fixture(autouse=True)
+def _no_child_outlives_its_test() -> Iterator[None]:
+    """A multiprocessing child left running would make pytest wait for it at exit, forever."""
+    yield
+    for child in multiprocessing.active_children():
+        end_process(child)

@@ -69,10 +69,12 @@ def test_finished_runs_cannot_be_resumed(tiny_config, tiny_data, runs_dir):
         resume_config(RunRecord(outcome.run_dir))
 
 
-def _start_cli(args: list[str], tmp_path: Path) -> subprocess.Popen:
+def _start_cli(args: list[str], spawned: list) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "tui.cli", *map(str, args)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "tui.cli", *map(str, args)], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    spawned.append(process)
+    return process
 
 
 def _wait_for_epoch(process: subprocess.Popen) -> list[str]:
@@ -85,13 +87,13 @@ def _wait_for_epoch(process: subprocess.Popen) -> list[str]:
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
-def test_signals_stop_headless_training_and_leave_a_resumable_record(tiny_data, tmp_path, signum, code):
+def test_signals_stop_headless_training_and_leave_a_resumable_record(tiny_data, tmp_path, signum, code, spawned):
     """Ctrl-C, SIGTERM and SIGHUP stop at a batch boundary, save the state, mark the run interrupted and exit 128+N."""
     preset = tmp_path / "tiny.toml"
     preset.write_text(TINY_PRESET)
     runs = tmp_path / "runs"
     process = _start_cli(["train", "--preset", preset, "--data-dir", tiny_data, "--runs-dir", runs,
-                          "--epochs", 10_000], tmp_path)
+                          "--epochs", 10_000], spawned)
     _wait_for_epoch(process)
     process.send_signal(signum)
     _, err = process.communicate(timeout=60)
@@ -108,7 +110,7 @@ def test_signals_stop_headless_training_and_leave_a_resumable_record(tiny_data, 
         result = subprocess.run([sys.executable, "-m", "tui.cli", "train", "--resume", run_dir, "--data-dir",
                                  tiny_data, "--epochs", "5"], cwd=ROOT, capture_output=True, text=True)
         assert result.returncode == 2 and "cannot be combined with --resume" in result.stderr
-        resumed = _start_cli(["train", "--resume", run_dir, "--data-dir", tiny_data], tmp_path)
+        resumed = _start_cli(["train", "--resume", run_dir, "--data-dir", tiny_data], spawned)
         lines = _wait_for_epoch(resumed)
         assert f"resuming at epoch {epochs + 1}" in "".join(lines)
         resumed.send_signal(signal.SIGINT)
@@ -176,13 +178,13 @@ def test_sigkill_at_random_moments_never_leaves_a_corrupt_file(tmp_path):
     assert versions == {0, 1}, "the kills landed while both versions were being written"
 
 
-def test_a_killed_training_run_is_readable_and_resumable(tiny_data, tmp_path):
+def test_a_killed_training_run_is_readable_and_resumable(tiny_data, tmp_path, spawned):
     """A real run killed with SIGKILL mid-training leaves readable records, shows as killed, and resumes."""
     preset = tmp_path / "tiny.toml"
     preset.write_text(TINY_PRESET.replace('model = "linear"', 'model = "tinyvgg"'))
     runs = tmp_path / "runs"
     process = _start_cli(["train", "--preset", preset, "--data-dir", tiny_data, "--runs-dir", runs,
-                          "--epochs", 10_000, "--set", "train_subset=100"], tmp_path)
+                          "--epochs", 10_000, "--set", "train_subset=100"], spawned)
     _wait_for_epoch(process)
     time.sleep(random.Random(7).uniform(0.0, 1.0))
     process.kill()

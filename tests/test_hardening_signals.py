@@ -14,6 +14,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -22,11 +23,12 @@ import pytest
 
 from core import files
 from core.events import EpochEnded, RunFinished, StopRequested
-from core.records import RunRecord, is_live, load_checkpoint
+from core.records import RunRecord, effective_status, is_live, load_checkpoint
 from core.state import resume_config
 from core.training import Trainer
 from tests.conftest import make_dataset
 from tests.helpers import run_trainer, tiny_preset
+from tui.signals import Interrupts
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESET = tiny_preset("tiny run for hardening tests")
@@ -66,7 +68,9 @@ def preset(tmp_path: Path) -> Path:
 
 def _start(forkserver, argv: list, log: Path, wait: bool = True, **options):
     """`fmtui ARGV` in a forked child, returned once it is in main() (its log exists) if ``wait``."""
-    child = forkserver.Process(target=_cli_child, args=([str(a) for a in argv], str(log)), kwargs=options)
+    # A daemon: should a test fail before it ends the child, the autouse fixture (or pytest's exit) kills it.
+    child = forkserver.Process(target=_cli_child, args=([str(a) for a in argv], str(log)), kwargs=options,
+                               daemon=True)
     child.start()
     deadline = time.monotonic() + 30
     while wait and not log.exists():
@@ -91,6 +95,53 @@ def _whole(runs: Path, status: str = "interrupted") -> RunRecord | None:
         assert record.load_state()["progress"]["epoch"] == summary["epochs"]
         assert load_checkpoint(run_dir).epoch == summary["best_epoch"]
     return record
+
+
+def test_a_second_signal_while_the_first_is_acted_on_waits_its_turn_instead_of_deadlocking():
+    """The first signal's action holds a lock (as Event.set holds its Condition's) when the second arrives:
+    the second is acted on once the first is done, never on top of it on the same thread."""
+    lock, order = threading.Lock(), []
+
+    def stop(signum: int) -> None:
+        with lock:
+            os.kill(os.getpid(), INT)
+            time.sleep(0.3)  # the second signal arrives meanwhile
+            order.append("stop")
+
+    def hurry() -> bool:
+        if not lock.acquire(timeout=3):  # on the same thread as stop, this could never succeed
+            order.append("deadlock")
+            return False
+        lock.release()
+        order.append("hurry")
+        return False
+
+    with Interrupts(stop=stop, hurry=hurry) as interrupts:
+        os.kill(os.getpid(), INT)
+        deadline = time.monotonic() + 10
+        while len(order) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert order == ["stop", "hurry"] and interrupts.code == 130
+    assert threading.current_thread() is threading.main_thread()
+
+
+def test_signals_other_than_int_term_hup_keep_their_default_action(preset, tiny_data, tmp_path, spawned):
+    """SIGUSR1 ends `fmtui train` at once, as the docs say (like SIGKILL): the record is left as its last
+    complete epoch left it, shown as killed and resumable."""
+    runs = tmp_path / "runs"
+    process = subprocess.Popen([sys.executable, "-m", "tui.cli", "train", "--preset", str(preset), "--data-dir",
+                                str(tiny_data), "--runs-dir", str(runs), "--epochs", "10000"], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    spawned.append(process)
+    deadline = time.monotonic() + 60
+    while not any(runs.glob("*/last.pt")):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.02)
+    process.send_signal(signal.SIGUSR1)
+    assert process.wait(30) == -signal.SIGUSR1
+    (run_dir,) = runs.iterdir()
+    assert effective_status(RunRecord(run_dir).read_summary(), run_dir) == "killed"
+    resume_config(RunRecord(run_dir))
 
 
 def test_two_signals_at_random_moments_exit_128_plus_n_with_a_whole_record(forkserver, preset, tiny_data,

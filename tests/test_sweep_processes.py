@@ -32,22 +32,24 @@ def sweep_args(preset: Path, data: Path, runs: Path, trials: int, *extra) -> lis
             "dropout=0:0.5", "--data-dir", str(data), "--runs-dir", str(runs), *map(str, extra)]
 
 
-def start(args: list[str]) -> subprocess.Popen:
+def start(args: list[str], spawned: list) -> subprocess.Popen:
     # One thread each: two workers on a 2-core machine, as a person would run them.
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "tui.cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "tui.cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    spawned.append(process)
+    return process
 
 
 @pytest.mark.parametrize("storage", [None, "study.journal"], ids=["sqlite-default", "journal-file"])
-def test_two_workers_finish_n_trials_together_with_none_run_twice(tiny_data, tmp_path, storage):
+def test_two_workers_finish_n_trials_together_with_none_run_twice(tiny_data, tmp_path, storage, spawned):
     """Two processes running the same command share the study: N trials between them, each run exactly once."""
     preset = tmp_path / "tiny.toml"
     # Trials of about a second, so both workers are up before the eight are done.
     preset.write_text(TINY.replace("epochs = 3", "epochs = 6").replace("batch_size = 10", "batch_size = 5"))
     runs = tmp_path / "runs"
     extra = ["--storage", str(tmp_path / storage)] if storage else []
-    workers = [start(sweep_args(preset, tiny_data, runs, 8, "--json", *extra)) for _ in range(2)]
+    workers = [start(sweep_args(preset, tiny_data, runs, 8, "--json", *extra), spawned) for _ in range(2)]
     outputs = [w.communicate(timeout=240) for w in workers]
     for worker, (out, err) in zip(workers, outputs):
         assert worker.returncode == 0, err
@@ -72,14 +74,14 @@ def test_two_workers_finish_n_trials_together_with_none_run_twice(tiny_data, tmp
     assert len({(t.params["lr"], t.params["dropout"]) for t in trials}) == 8, "no settings drawn twice"
 
 
-def test_ctrl_c_leaves_the_study_consistent_and_the_same_command_finishes_it(tiny_data, tmp_path):
+def test_ctrl_c_leaves_the_study_consistent_and_the_same_command_finishes_it(tiny_data, tmp_path, spawned):
     """Ctrl-C mid-trial marks that trial failed and its run interrupted (exit 130); rerunning completes N trials."""
     preset = tmp_path / "tiny.toml"
     # Trials of a few seconds each (tiny batches, many epochs), so the signal lands mid-trial.
     preset.write_text(TINY.replace("epochs = 3", "epochs = 25").replace("batch_size = 10", "batch_size = 2"))
     runs = tmp_path / "runs"
     args = sweep_args(preset, tiny_data, runs, 2)
-    worker = start(args)
+    worker = start(args, spawned)
     seen: list[str] = []
     for line in worker.stderr:  # wait until the second trial has trained two epochs
         seen.append(line)
@@ -96,7 +98,7 @@ def test_ctrl_c_leaves_the_study_consistent_and_the_same_command_finishes_it(tin
     failed = next(t for t in study.trials if t.state == optuna.trial.TrialState.FAIL)
     assert RunRecord(Path(failed.user_attrs["run_dir"])).read_summary()["status"] == "interrupted"
 
-    again = start([*args, "--json"])
+    again = start([*args, "--json"], spawned)
     out, err = again.communicate(timeout=240)
     assert again.returncode == 0, err
     final = json.loads(out.splitlines()[-1])

@@ -8,7 +8,6 @@ no trial runs here: the app only reads a study that workers elsewhere are fillin
 from __future__ import annotations
 
 import os
-import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +27,7 @@ from tui.monitor.messages import forward_to
 from tui.monitor.screens.confirm import Confirm
 from tui.monitor.widgets.status import StatusLine
 from tui.monitor.widgets.sweep import SweepView
-from tui.signals import HANDLED_SIGNALS
+from tui.signals import Interrupts
 
 
 class TrialStarted(Message):
@@ -162,7 +161,7 @@ def run_sweep_tui(*, sweep: Sweep | None, read: Callable[[], Snapshot], study: s
     app = make_sweep_app(sweep=sweep, read=read, study=study, runs_dir=runs_dir, work=work, after=after)
     app_done = threading.Event()
 
-    def on_signal(signum: int, frame: object) -> None:
+    def stop(signum: int) -> None:
         # The trial is interrupted here and now, not once the app has exited: after SIGHUP the terminal
         # is gone, and an app that cannot write its last screen may never return from run() (seen by
         # hand: the sweep thread then went on to a new trial).
@@ -171,14 +170,17 @@ def run_sweep_tui(*, sweep: Sweep | None, read: Callable[[], Snapshot], study: s
         app.exit(return_code=128 + signum)
         threading.Thread(target=_leave_if_stuck, args=(app, app_done, 128 + signum), daemon=True).start()
 
-    previous = {s: signal.signal(s, on_signal) for s in HANDLED_SIGNALS}
-    try:
-        app.run()
-    finally:
-        app_done.set()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        finish_sweep(app, sweep)
+    def hurry() -> bool:  # a later signal: give up the trial's epoch in progress; Optuna still records it
+        if sweep is not None:
+            sweep.hurry()
+        return False
+
+    with Interrupts(stop=stop, hurry=hurry):
+        try:
+            app.run()
+        finally:
+            app_done.set()
+            finish_sweep(app, sweep)
     for failure in app.internal_errors:
         _tell(f"internal error: {failure.error}\n{failure.traceback}")
     error = app.sweep_error

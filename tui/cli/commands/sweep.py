@@ -18,7 +18,7 @@ from core.config import TrainConfig, load_preset, parse_assignment, with_overrid
 from core.errors import ConfigError, FmtuiError
 from tui import exits
 from tui.cli.app import DataDir, Debug, Device, RunsDir, app, err, guarded
-from tui.signals import HANDLED_SIGNALS
+from tui.signals import Interrupts
 
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # it names a file too: <study>-best.toml
 DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
@@ -230,28 +230,24 @@ def _run_with_signals(sweep: Any) -> tuple[int, BaseException | None]:
     which the study records as failed, and the same command continues the sweep later."""
     from core.sweep import SweepInterrupted, TrialFailed
 
-    received: list[int] = []
-
-    def on_signal(signum: int, frame: Any) -> None:
-        if received:  # a second signal: leave now; Optuna marks the trial failed as it unwinds
-            raise KeyboardInterrupt
-        received.append(signum)
-        print("interrupted: ending the current trial (press Ctrl-C again to quit at once)", file=sys.stderr,
-              flush=True)
+    def stop(signum: int) -> None:
+        print("interrupted: ending the current trial (press Ctrl-C again to give up its epoch in progress)",
+              file=sys.stderr, flush=True)
         sweep.interrupt()
 
-    previous = {s: signal.signal(s, on_signal) for s in HANDLED_SIGNALS}
-    try:
-        sweep.run()
-        error: BaseException | None = None
-    except (SweepInterrupted, KeyboardInterrupt):
-        error = SweepInterrupted()
-    except TrialFailed as exc:
-        error = exc
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    code = exits.after_signal(received[0]) if received else exits.OK
+    def hurry() -> bool:  # the trial still ends through Optuna, which records it as failed
+        sweep.hurry()
+        return False
+
+    with Interrupts(stop=stop, hurry=hurry) as interrupts:
+        try:
+            sweep.run()
+            error: BaseException | None = None
+        except SweepInterrupted:
+            error = SweepInterrupted()
+        except TrialFailed as exc:
+            error = exc
+    code = interrupts.code or exits.OK
     return code, error
 
 
