@@ -64,12 +64,12 @@ def postgres_url():
         shutil.rmtree(home, ignore_errors=True)
 
 
-def test_two_workers_share_a_study_in_postgresql(postgres_url, tiny_data, tmp_path):
+def test_two_workers_share_a_study_in_postgresql(postgres_url, tiny_data, tmp_path, spawned):
     """The documented many-machines setup: two workers, one PostgreSQL URL, N trials between them, none twice."""
     preset = tmp_path / "tiny.toml"
     preset.write_text(TINY)
     runs = tmp_path / "runs"
-    workers = [start(sweep_args(preset, tiny_data, runs, 4, "--json", "--storage", postgres_url)) for _ in range(2)]
+    workers = [start(sweep_args(preset, tiny_data, runs, 4, "--json", "--storage", postgres_url), spawned) for _ in range(2)]
     outputs = [w.communicate(timeout=240) for w in workers]
     for worker, (_, err) in zip(workers, outputs):
         assert worker.returncode == 0, err
