@@ -46,7 +46,7 @@ for preset in resnet resnet-wide; do
 done
 for preset in transfer transfer-scratch; do
   section "$preset: test accuracy and time" \
-    "$python" -m tui.cli train --preset "$preset" --data-dir "$data" --device "$device" --runs-dir /tmp/fmtui-gpu-check \
+    "$python" -m fmtui train --preset "$preset" --data-dir "$data" --device "$device" --runs-dir /tmp/fmtui-gpu-check \
       "${train[@]}"
 done
 section "training speed against the tutorial loop" \

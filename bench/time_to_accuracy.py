@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.config import load_preset  # noqa: E402
-from core.data import load_fashion_mnist, test_split  # noqa: E402
-from core.evaluation import evaluate_checkpoint  # noqa: E402
-from core.events import EpochEnded, Event, RunFailed, RunStarted  # noqa: E402
-from core.loop import resolve_device  # noqa: E402
-from core.records import load_checkpoint  # noqa: E402
-from core.training import Trainer  # noqa: E402
+from fmtui.core.config.presets import load_preset  # noqa: E402
+from fmtui.core.data.fashion_mnist import load_fashion_mnist, test_split  # noqa: E402
+from fmtui.core.engine.evaluation import evaluate_checkpoint  # noqa: E402
+from fmtui.core.engine.events import EpochEnded, Event, RunFailed, RunStarted  # noqa: E402
+from fmtui.core.engine.loop import resolve_device  # noqa: E402
+from fmtui.core.engine.trainer import Trainer  # noqa: E402
+from fmtui.core.records.checkpoints import load_checkpoint  # noqa: E402
 
 
 def main() -> int:

@@ -43,13 +43,14 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.config import TrainConfig, load_preset  # noqa: E402
-from core.data import MEAN, STD, FashionMNIST, load_fashion_mnist  # noqa: E402
-from core.events import Event  # noqa: E402
-from core.records import RunRecord  # noqa: E402
-from core.loop import resolve_device  # noqa: E402
-from core.models import build_model  # noqa: E402
-from core.training import Trainer  # noqa: E402
+from fmtui.core.config.presets import load_preset  # noqa: E402
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.data.fashion_mnist import MEAN, STD, FashionMNIST, load_fashion_mnist  # noqa: E402
+from fmtui.core.engine.events import Event  # noqa: E402
+from fmtui.core.engine.loop import resolve_device  # noqa: E402
+from fmtui.core.engine.trainer import Trainer  # noqa: E402
+from fmtui.core.models import build_model  # noqa: E402
+from fmtui.core.records.run_dir import RunRecord  # noqa: E402
 
 PRESETS = ("linear", "tinyvgg")
 # Images per slice: (tutorial loop, engine training subset; 0 = the whole training split).

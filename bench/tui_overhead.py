@@ -39,13 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from core.config import TrainConfig, load_preset  # noqa: E402
-from core.data import FashionMNIST, load_fashion_mnist  # noqa: E402
-from core.events import Event, TestStarted  # noqa: E402
-from core.records import RunRecord  # noqa: E402
-from core.training import Trainer  # noqa: E402
-from tui.cli.headless import PlainLog  # noqa: E402
-from tui.monitor.launch import make_app  # noqa: E402
+from fmtui.core.config.presets import load_preset  # noqa: E402
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.data.fashion_mnist import FashionMNIST, load_fashion_mnist  # noqa: E402
+from fmtui.core.engine.events import Event, TestStarted  # noqa: E402
+from fmtui.core.engine.trainer import Trainer  # noqa: E402
+from fmtui.core.records.run_dir import RunRecord  # noqa: E402
+from fmtui.tui.cli.headless import PlainLog  # noqa: E402
+from fmtui.tui.monitor.launch import make_app  # noqa: E402
 
 # Per run: (epochs, training images; 0 = the whole split). Linear runs its whole preset (15 epochs of
 # half a second); tinyvgg two short epochs, long enough that a run's start-up drawing is amortised.

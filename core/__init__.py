@@ -1,7 +1,7 @@
-"""fmtui's engine: FashionMNIST data, models, the training loop and run records.
+"""fmtui's engine: FashionMNIST data, models, training, run records, live runs and sweeps.
 
-Nothing in this package knows about terminals; the TUI and the headless CLI subscribe to the
-events the trainer emits (see ``core.events``).
+One subpackage per concern; arrows point down only (``live`` and ``sweep`` use ``engine``, which uses
+``models``, ``data`` and ``records``; ``config`` and ``errors`` are used by all). Nothing here imports
+Textual or ``fmtui.tui``: the monitor and the headless CLI subscribe to the events the trainer emits
+(``fmtui.core.engine.events``).
 """
-
-__version__ = "0.1.0"

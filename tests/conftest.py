@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.config import TrainConfig
-from core.data import raw_dir
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.data.fashion_mnist import raw_dir
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_real_data = pytest.mark.skipif(

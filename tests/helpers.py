@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.config import TrainConfig
-from core.events import Event
-from core.training import Outcome, Trainer
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import Event
+from fmtui.core.engine.trainer import Outcome, Trainer
 
 
 def run_trainer(config: TrainConfig, data_dir: Path, runs_dir: Path, **kwargs: Any) -> tuple[Outcome, list[Event]]:

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from core.config import TrainConfig
-from core.records import RunRecord, new_summary
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.records.run_dir import RunRecord, new_summary
 
 CONFIG = replace(TrainConfig(), preset="tiny", model="linear", epochs=3, device="cpu")
 

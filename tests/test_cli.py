@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core.records import RunRecord
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.cli import app
 from tests.helpers import tiny_preset
-from tui.cli import app
 
 TINY_PRESET = tiny_preset(epochs=2, batch_size=32)
 

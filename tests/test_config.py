@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from core.config import (TrainConfig, describe_settings, load_preset, parse_assignment, preset_names,
-                         with_overrides)
-from core.errors import ConfigError
-from core.models import model_names
+from fmtui.core.config.presets import load_preset, preset_names
+from fmtui.core.config.settings import TrainConfig, describe_settings, parse_assignment, with_overrides
+from fmtui.core.errors import ConfigError
+from fmtui.core.models import model_names
 
 
 def write_preset(tmp_path: Path, text: str, name: str = "mine") -> str:

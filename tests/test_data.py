@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.augment import Augment
-from core.data import FILES, batches, load_fashion_mnist, make_splits, normalize, raw_dir
-from core.errors import ConfigError, DataError
+from fmtui.core.data.augment import Augment
+from fmtui.core.data.fashion_mnist import FILES, batches, load_fashion_mnist, make_splits, normalize, raw_dir
+from fmtui.core.errors import ConfigError, DataError
 from tests.conftest import write_idx
 
 

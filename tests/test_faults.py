@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.events import BatchEnded, EpochEnded, RunStarted
-from core.records import RunRecord, effective_status, load_checkpoint
-from core.training import Trainer, resume_config
+from fmtui.core.engine.events import BatchEnded, EpochEnded, RunStarted
+from fmtui.core.engine.trainer import Trainer, resume_config
+from fmtui.core.records.checkpoints import load_checkpoint
+from fmtui.core.records.listing import effective_status
+from fmtui.core.records.run_dir import RunRecord
 from tests.helpers import run_trainer, tiny_preset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +73,7 @@ def test_finished_runs_cannot_be_resumed(tiny_config, tiny_data, runs_dir):
 
 def _start_cli(args: list[str], spawned: list) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "tui.cli", *map(str, args)], cwd=ROOT, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "fmtui", *map(str, args)], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     spawned.append(process)
     return process
@@ -107,7 +109,7 @@ def test_signals_stop_headless_training_and_leave_a_resumable_record(tiny_data, 
     assert f"continue it with: fmtui train --resume {run_dir}" in err
     if signum == signal.SIGINT:  # and the run carries on where it stopped, in the same directory
         epochs = summary["epochs"]
-        result = subprocess.run([sys.executable, "-m", "tui.cli", "train", "--resume", run_dir, "--data-dir",
+        result = subprocess.run([sys.executable, "-m", "fmtui", "train", "--resume", run_dir, "--data-dir",
                                  tiny_data, "--epochs", "5"], cwd=ROOT, capture_output=True, text=True)
         assert result.returncode == 2 and "cannot be combined with --resume" in result.stderr
         resumed = _start_cli(["train", "--resume", run_dir, "--data-dir", tiny_data], spawned)

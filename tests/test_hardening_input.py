@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core.events import EpochEnded
-from core.records import RunRecord
-from core.training import Trainer
+from fmtui.core.engine.events import EpochEnded
+from fmtui.core.engine.trainer import Trainer
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.cli import app
 from tests.helpers import tiny_preset
 from tests.record_fakes import write_record
-from tui.cli import app
 
 TINY_PRESET = tiny_preset("tiny linear run for hardening tests", epochs=1)
 

@@ -12,19 +12,22 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.data import load_fashion_mnist
-from core.errors import FmtuiError, RecordError
-from core.records import RunLock, RunRecord, effective_status, is_live, load_checkpoint
-from core.schema import HISTORY_FIELDS, SUMMARY_FIELDS
-from core.state import resume_config
+from fmtui.core.data.fashion_mnist import load_fashion_mnist
+from fmtui.core.engine.resume import resume_config
+from fmtui.core.errors import FmtuiError, RecordError
+from fmtui.core.records.checkpoints import load_checkpoint
+from fmtui.core.records.listing import effective_status
+from fmtui.core.records.lock import RunLock, is_live
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.core.records.schema import HISTORY_FIELDS, SUMMARY_FIELDS
+from fmtui.tui.cli.commands.compare import compare_command
+from fmtui.tui.cli.commands.runs import list_runs_command
+from fmtui.tui.monitor.launch import make_app
+from fmtui.tui.monitor.screens.past_runs import PastRuns, describe
+from fmtui.tui.monitor.widgets.compare import CompareView
 from tests.record_fakes import good_summary, history_row, write_record
-from tests.test_tui import Factory, SIZE, until
+from tests.test_tui import SIZE, Factory, until
 from tests.tui_fakes import drive
-from tui.cli.commands.compare import compare_command
-from tui.cli.commands.runs import list_runs_command
-from tui.monitor.launch import make_app
-from tui.monitor.screens.past_runs import PastRuns, describe
-from tui.monitor.widgets.compare import CompareView
 
 # One value of each JSON type, and the ones fmtui writes in each field (the rest must be refused).
 SAMPLES = [None, True, 7, 0.5, "text", [1], {"a": 1}]
@@ -136,7 +139,7 @@ def test_wrong_shaped_checkpoints_and_states_are_refused_naming_the_file(tiny_co
 
     from typer.testing import CliRunner
 
-    from tui.cli import app
+    from fmtui.tui.cli import app
 
     torch.save({**best, "config": [1]}, tmp_path / "bad.pt")
     shown = CliRunner().invoke(app, ["eval", str(tmp_path / "bad.pt"), "--data-dir", str(tiny_data)])
@@ -238,7 +241,7 @@ def test_a_list_of_runs_with_one_unreadable_names_it_and_exits_2(tmp_path, capsy
     """`fmtui runs` still lists the readable runs, marks the other unreadable, and names its file."""
     from typer.testing import CliRunner
 
-    from tui.cli import app
+    from fmtui.tui.cli import app
 
     write_record(tmp_path / "runs" / "a")
     write_record(tmp_path / "runs" / "b", summary={"status": "finished"})

@@ -21,14 +21,17 @@ from pathlib import Path
 
 import pytest
 
-from core import files
-from core.events import EpochEnded, RunFinished, StopRequested
-from core.records import RunRecord, effective_status, is_live, load_checkpoint
-from core.state import resume_config
-from core.training import Trainer
+from fmtui.core.engine.events import EpochEnded, RunFinished, StopRequested
+from fmtui.core.engine.resume import resume_config
+from fmtui.core.engine.trainer import Trainer
+from fmtui.core.records import files
+from fmtui.core.records.checkpoints import load_checkpoint
+from fmtui.core.records.listing import effective_status
+from fmtui.core.records.lock import is_live
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.cli.signals import Interrupts
 from tests.conftest import make_dataset
 from tests.helpers import run_trainer, tiny_preset
-from tui.signals import Interrupts
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESET = tiny_preset("tiny run for hardening tests")
@@ -47,7 +50,7 @@ def _cli_child(argv: list[str], log: str, stdout: str | None = None, file_size: 
     if file_size is not None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
     sys.argv = ["fmtui", *argv]
-    from tui.cli import main
+    from fmtui.tui.cli import main
 
     main()
 
@@ -55,7 +58,8 @@ def _cli_child(argv: list[str], log: str, stdout: str | None = None, file_size: 
 @pytest.fixture(scope="module")
 def forkserver():
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tui.cli", "tui.cli.commands.train", "core.training", __name__])
+    context.set_forkserver_preload(["fmtui.tui.cli", "fmtui.tui.cli.commands.train", "fmtui.core.engine.trainer",
+                                    __name__])
     return context
 
 
@@ -129,7 +133,7 @@ def test_signals_other_than_int_term_hup_keep_their_default_action(preset, tiny_
     """SIGUSR1 ends `fmtui train` at once, as the docs say (like SIGKILL): the record is left as its last
     complete epoch left it, shown as killed and resumable."""
     runs = tmp_path / "runs"
-    process = subprocess.Popen([sys.executable, "-m", "tui.cli", "train", "--preset", str(preset), "--data-dir",
+    process = subprocess.Popen([sys.executable, "-m", "fmtui", "train", "--preset", str(preset), "--data-dir",
                                 str(tiny_data), "--runs-dir", str(runs), "--epochs", "10000"], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     spawned.append(process)
@@ -173,10 +177,10 @@ def test_two_signals_at_random_moments_exit_128_plus_n_with_a_whole_record(forks
 
 
 def test_a_double_ctrl_c_in_a_real_process_with_stderr_closed_exits_130(preset, tiny_data, tmp_path):
-    """The same through `python -m tui.cli` started with `2>&-`: the closed stderr is taken as /dev/null
+    """The same through `python -m fmtui` started with `2>&-`: the closed stderr is taken as /dev/null
     (it trains), and two Ctrl-Cs end it with 130 and a whole record, interpreter start included."""
     runs = tmp_path / "runs"
-    process = subprocess.Popen(["bash", "-c", 'exec "$@" 2>&-', "-", sys.executable, "-m", "tui.cli", "train",
+    process = subprocess.Popen(["bash", "-c", 'exec "$@" 2>&-', "-", sys.executable, "-m", "fmtui", "train",
                                 "--preset", str(preset), "--data-dir", str(tiny_data), "--runs-dir", str(runs),
                                 "--epochs", "10000"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -280,15 +284,15 @@ def test_a_signal_during_the_final_test_ends_the_run_interrupted_and_untested(fo
 def test_a_stop_while_the_data_loads_records_nothing(tiny_config, tiny_data, tmp_path, monkeypatch):
     """Interrupted before its record was begun, a run leaves no directory, and its events are a stop
     request and a run_finished without a run directory (no run_started after the stop)."""
-    import core.training
+    import fmtui.core.engine.trainer
 
-    load = core.training.load_fashion_mnist
+    load = fmtui.core.engine.trainer.load_fashion_mnist
 
     def slow_load(data_dir):
         trainer.stop("interrupted")  # arrives while the data loads
         return load(data_dir)
 
-    monkeypatch.setattr(core.training, "load_fashion_mnist", slow_load)
+    monkeypatch.setattr(fmtui.core.engine.trainer, "load_fashion_mnist", slow_load)
     trainer = Trainer(tiny_config, data_dir=tiny_data, runs_dir=tmp_path / "runs")
     events = []
     trainer.subscribe(events.append)

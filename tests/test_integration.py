@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from core.config import load_preset
-from core.events import RunStarted
-from core.records import RunRecord
+from fmtui.core.config.presets import load_preset
+from fmtui.core.engine.events import RunStarted
+from fmtui.core.records.run_dir import RunRecord
 from tests.conftest import REAL_DATA, needs_real_data
 from tests.helpers import run_trainer
 

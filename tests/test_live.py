@@ -16,21 +16,23 @@ from pathlib import Path
 
 import pytest
 
-from core.events import Paused, event_from_dict
-from core.live import EVENTS_NAME, ControlError, ControlServer, EventLog, EventTail, send
-from core.records import RunRecord, current_summary
+from fmtui.core.engine.events import Paused, event_from_dict
+from fmtui.core.live.control_socket import ControlError, ControlServer, send
+from fmtui.core.live.event_log import EVENTS_NAME, EventLog, EventTail
+from fmtui.core.records.listing import current_summary
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.monitor.launch import make_app
+from fmtui.tui.monitor.widgets.error import ErrorPanel
+from fmtui.tui.monitor.widgets.history import HistoryTable
+from fmtui.tui.monitor.widgets.status import StatusLine
 from tests.test_tui_real import SIZE, preset_file, until
 from tests.tui_fakes import drive
-from tui.monitor.launch import make_app
-from tui.monitor.widgets.error import ErrorPanel
-from tui.monitor.widgets.history import HistoryTable
-from tui.monitor.widgets.status import StatusLine
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *map(str, args)], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "fmtui", *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, **kwargs)
 
 
@@ -88,8 +90,8 @@ def test_tail_waits_for_a_half_written_line_and_restarts_on_a_new_log(tmp_path):
 
 def test_event_log_is_private_and_throttles_batch_progress(tmp_path):
     """The log is 0600, takes every event in full but batch progress (about once a second) and the images."""
+    from fmtui.core.config.settings import TrainConfig
     from tests.tui_fakes import run_script
-    from core.config import TrainConfig
 
     events = [e for e in run_script(TrainConfig(preset="tiny", epochs=2), epochs_done=2, batches=50, hold=False)
               if hasattr(e, "kind")]
@@ -237,7 +239,7 @@ def test_sighup_to_the_monitor_leaves_its_run_training_to_the_end(tmp_path, tiny
     """The terminal going away (SIGHUP) ends the monitor, not its run: the run finishes with status finished."""
     master, slave = pty.openpty()
     preset = preset_file(tmp_path, epochs=12, batch_size=10)
-    monitor = subprocess.Popen([sys.executable, "-m", "tui.cli", "--preset", preset, "--data-dir", str(tiny_data),
+    monitor = subprocess.Popen([sys.executable, "-m", "fmtui", "--preset", preset, "--data-dir", str(tiny_data),
                                 "--runs-dir", str(runs_dir)], cwd=ROOT, stdin=slave, stdout=slave, stderr=slave,
                                start_new_session=True, env={**os.environ, "TERM": "xterm-256color"})
     os.close(slave)
@@ -276,7 +278,7 @@ class AttachedFake:
 
 
 def attachable(tmp_path: Path) -> Path:
-    from core.config import TrainConfig
+    from fmtui.core.config.settings import TrainConfig
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -301,9 +303,10 @@ async def test_leaving_an_attached_monitor_leaves_the_run_going(tmp_path, key):
 
 
 def test_the_watcher_waits_for_whole_lines_and_reports_a_deleted_run_directory(tmp_path):
-    """A half-written last line waits for its end; a run directory deleted while attached ends the view with a message."""
-    from core.records import RunLock
-    from tui.monitor.remote import AttachedTrainer
+    """A half-written last line waits for its end; a run directory deleted while attached ends the view with a
+    message."""
+    from fmtui.core.records.lock import RunLock
+    from fmtui.tui.monitor.remote import AttachedTrainer
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -329,8 +332,9 @@ def live_records(runs_dir: Path, count: int) -> list:
     """``count`` run records whose locks this process holds: live, as far as any other process can tell."""
     from datetime import datetime
 
-    from core.config import TrainConfig
-    from core.records import RunLock, new_summary
+    from fmtui.core.config.settings import TrainConfig
+    from fmtui.core.records.lock import RunLock
+    from fmtui.core.records.run_dir import new_summary
 
     locks = []
     for n in range(count):
@@ -362,7 +366,7 @@ def test_attach_without_a_run_names_the_live_ones(tmp_path, runs_dir):
 @drive
 async def test_enter_on_a_live_run_in_past_runs_attaches(tmp_path, runs_dir):
     """In the past-runs list (r) a live run is listed as running, and Enter attaches to it."""
-    from tui.monitor.screens.past_runs import PastRuns
+    from fmtui.tui.monitor.screens.past_runs import PastRuns
 
     (lock,) = live_records(runs_dir, 1)
     attached = []
@@ -389,7 +393,7 @@ def test_a_stuck_subscriber_in_the_run_does_not_hold_up_its_viewers(tiny_config,
     delays neither the log nor the lock's release, so viewers see the run end when it ends."""
     import threading
 
-    from core.training import Trainer
+    from fmtui.core.engine.trainer import Trainer
 
     trainer = Trainer(tiny_config, data_dir=tiny_data, runs_dir=runs_dir)
     release = threading.Event()
@@ -411,9 +415,9 @@ def test_a_stuck_subscriber_in_the_run_does_not_hold_up_its_viewers(tiny_config,
 async def test_attaching_replays_the_whole_current_epoch_of_batch_progress(tmp_path):
     """On attach, the epochs so far and every logged point of the current epoch's batch-loss curve are shown,
     not only the newest (replayed progress is not coalesced away)."""
-    from core.records import RunLock
+    from fmtui.core.records.lock import RunLock
+    from fmtui.tui.monitor.widgets.charts import Charts
     from tests.tui_fakes import run_script
-    from tui.monitor.widgets.charts import Charts
 
     run_dir = attachable(tmp_path)
     config = RunRecord(run_dir).read_config()

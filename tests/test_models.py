@@ -12,16 +12,16 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from core.augment import Augment
-from core.config import all_presets, load_preset
-from core.errors import ConfigError, WeightsError
-from core.models import build_model, count_parameters, model_names, model_spec
-from core.models.resnet import BasicBlock, SqueezeExcite
-from core.models.tinyvgg import TinyVGG
-from core.records import RunRecord
+from fmtui.core.config.presets import all_presets, load_preset
+from fmtui.core.data.augment import Augment
+from fmtui.core.errors import ConfigError, WeightsError
+from fmtui.core.models import build_model, count_parameters, model_names, model_spec
+from fmtui.core.models.resnet import BasicBlock, SqueezeExcite
+from fmtui.core.models.tinyvgg import TinyVGG
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.cli import app
 from tests.helpers import run_trainer
 from tests.tui_fakes import drive
-from tui.cli import app
 
 PRESETS = all_presets()
 RESNET18_FILE = "resnet18-f37072fd.pth"  # the name torchvision's weights API caches them under
@@ -136,7 +136,7 @@ def test_the_transfer_model_starts_from_the_cached_imagenet_weights(imagenet_cac
 
 def test_pretrained_layers_learn_slower_and_wait_while_frozen(imagenet_cache, tiny_data, runs_dir):
     """The backbone gets backbone_lr x lr; during freeze_epochs only the new head changes."""
-    from core.loop import make_optimizer
+    from fmtui.core.engine.loop import make_optimizer
 
     config = replace(load_preset("transfer"), backbone_lr=0.1, lr=0.01)
     optimizer = make_optimizer(build_model(config), config)
@@ -205,9 +205,9 @@ def test_random_erasing_replaces_a_rectangle_reproducibly():
 @drive
 async def test_the_monitor_explains_missing_imagenet_weights(offline, tiny_data, runs_dir):
     """`fmtui --preset transfer` offline opens on the failure, naming the file to fetch and where it goes."""
-    from tui.monitor.launch import make_app
-    from tui.monitor.widgets.error import ErrorPanel
-    from tui.monitor.widgets.status import StatusLine
+    from fmtui.tui.monitor.launch import make_app
+    from fmtui.tui.monitor.widgets.error import ErrorPanel
+    from fmtui.tui.monitor.widgets.status import StatusLine
 
     app = make_app(preset="transfer", data_dir=tiny_data, runs_dir=runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -221,7 +221,7 @@ async def test_the_monitor_explains_missing_imagenet_weights(offline, tiny_data,
 
 
 def test_the_weight_average_follows_the_model_early_and_settles_at_its_decay():
-    from core.loop import make_ema
+    from fmtui.core.engine.loop import make_ema
 
     model = torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.BatchNorm1d(2))
     ema = make_ema(model, 0.999)

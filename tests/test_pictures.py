@@ -12,10 +12,10 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from core.metrics import cell_images, confident_mistakes
+from fmtui.core.engine.metrics import cell_images, confident_mistakes
+from fmtui.tui.cli import app
+from fmtui.tui.render.pictures import GREYS, HALF_BLOCK, picture, shrink
 from tests.conftest import make_dataset
-from tui.cli import app
-from tui.pictures import GREYS, HALF_BLOCK, picture, shrink
 
 
 def read_back(text) -> np.ndarray:
@@ -122,6 +122,6 @@ def test_eval_errors_draws_the_surest_mistakes_with_their_labels(tiny_run, noisy
 
 def test_a_confidence_is_never_rounded_up_to_a_certainty():
     """0.9994 shows as 99%, not 100%; only 1.0 is 100%."""
-    from tui.pictures import sure
+    from fmtui.tui.render.pictures import sure
 
     assert (sure(0.9994), sure(1.0), sure(0.5)) == ("99%", "100%", "50%")

@@ -10,13 +10,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from core.config import TrainConfig
-from core.data import CLASS_NAMES
-from core.events import DataLoaded, Evaluated, RunStarted
-from core.metrics import classification_report, worst_class
-from core.records import RunRecord
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.data.fashion_mnist import CLASS_NAMES
+from fmtui.core.engine.events import DataLoaded, Evaluated, RunStarted
+from fmtui.core.engine.metrics import classification_report, worst_class
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.cli.headless import JsonLines
 from tests.helpers import run_trainer
-from tui.cli.headless import JsonLines
 
 
 @pytest.fixture(scope="module")

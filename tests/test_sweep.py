@@ -9,12 +9,12 @@ import optuna
 import pytest
 from typer.testing import CliRunner
 
-from core.config import load_preset
-from core.errors import ConfigError
-from core.records import RunRecord
-from core.search import apply, parse_params
-from core.sweep import SPACE_ATTR
-from tui.cli import app
+from fmtui.core.config.presets import load_preset
+from fmtui.core.errors import ConfigError
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.core.sweep.space import apply, parse_params
+from fmtui.core.sweep.storage import SPACE_ATTR
+from fmtui.tui.cli import app
 
 TINY = """description = "tiny linear run for sweep tests"
 model = "linear"
@@ -181,15 +181,15 @@ def test_optuna_stays_out_of_help_and_the_monitors_first_screen():
     """`fmtui --help` and the command line load without Optuna; so does the monitor with its sweep view."""
     from tests.test_core_isolation import _loaded_after
 
-    assert _loaded_after("import tui.cli", ("optuna",)) == []
-    assert _loaded_after("import tui.monitor.launch, tui.monitor.views", ("optuna",)) == []
+    assert _loaded_after("import fmtui.tui.cli", ("optuna",)) == []
+    assert _loaded_after("import fmtui.tui.monitor.launch, fmtui.tui.monitor.views", ("optuna",)) == []
 
 
 def test_search_module_rejects_without_optuna():
-    """The --param checks live in core.search, which needs neither Optuna nor torch."""
+    """The --param checks live in fmtui.core.sweep.space, which needs neither Optuna nor torch."""
     from tests.test_core_isolation import _loaded_after
 
-    assert _loaded_after("import core.search", ("optuna", "torch")) == []
+    assert _loaded_after("import fmtui.core.sweep.space", ("optuna", "torch")) == []
     with pytest.raises(ConfigError):
         parse_params(["lr=log:0:1"], load_preset("linear"))
 
@@ -201,7 +201,9 @@ def test_a_dead_workers_trial_stops_counting_at_once(tmp_path, storage):
     import subprocess
     import sys
 
-    from core.sweep import Plan, Sweep, _machine, open_storage, open_study
+    from fmtui.core.sweep.runner import Sweep, _machine
+    from fmtui.core.sweep.space import Plan
+    from fmtui.core.sweep.storage import open_storage, open_study
 
     base = load_preset("linear")
     plan = Plan("dead", base, parse_params(["lr=log:1e-3:1e-1"], base), trials=2)

@@ -69,7 +69,8 @@ def test_two_workers_share_a_study_in_postgresql(postgres_url, tiny_data, tmp_pa
     preset = tmp_path / "tiny.toml"
     preset.write_text(TINY)
     runs = tmp_path / "runs"
-    workers = [start(sweep_args(preset, tiny_data, runs, 4, "--json", "--storage", postgres_url), spawned) for _ in range(2)]
+    args = sweep_args(preset, tiny_data, runs, 4, "--json", "--storage", postgres_url)
+    workers = [start(args, spawned) for _ in range(2)]
     outputs = [w.communicate(timeout=240) for w in workers]
     for worker, (_, err) in zip(workers, outputs):
         assert worker.returncode == 0, err
@@ -81,7 +82,7 @@ def test_two_workers_share_a_study_in_postgresql(postgres_url, tiny_data, tmp_pa
                               storage=postgres_url.replace("postgresql://", "postgresql+psycopg://"))
     done = [t for t in study.trials if not t.user_attrs.get("surplus")]
     assert len(done) == 4 and all(t.state.name in ("COMPLETE", "PRUNED") for t in done)
-    watched = subprocess.run([sys.executable, "-m", "tui.cli", "sweep", "--study", "tiny-sweep", "--watch", "--json",
+    watched = subprocess.run([sys.executable, "-m", "fmtui", "sweep", "--study", "tiny-sweep", "--watch", "--json",
                               "--storage", postgres_url], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert watched.returncode == 0, watched.stderr
     assert json.loads(watched.stdout.splitlines()[-1])["done"] == 4

@@ -12,7 +12,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from core.records import RunRecord
+from fmtui.core.records.run_dir import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ def sweep_args(preset: Path, data: Path, runs: Path, trials: int, *extra) -> lis
 def start(args: list[str], spawned: list) -> subprocess.Popen:
     # One thread each: two workers on a 2-core machine, as a person would run them.
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "tui.cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "fmtui", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     spawned.append(process)
     return process
@@ -51,7 +51,7 @@ def test_two_workers_finish_n_trials_together_with_none_run_twice(tiny_data, tmp
     extra = ["--storage", str(tmp_path / storage)] if storage else []
     workers = [start(sweep_args(preset, tiny_data, runs, 8, "--json", *extra), spawned) for _ in range(2)]
     outputs = [w.communicate(timeout=240) for w in workers]
-    for worker, (out, err) in zip(workers, outputs):
+    for worker, (_, err) in zip(workers, outputs):
         assert worker.returncode == 0, err
     ended = [json.loads(line) for out, _ in outputs for line in out.splitlines()]
     trials = [e["trial"] for e in ended if e["event"] == "trial_ended"]

@@ -8,12 +8,27 @@ from dataclasses import replace
 
 import torch
 
-from core.events import (BatchEnded, Diverged, EarlyStopped, EpochEnded, Evaluated, EventBus, Paused, Resumed, RunFailed,
-                         RunFinished, RunStarted, StopRequested)
-from core.events import TestStarted as _TestStarted  # the alias keeps pytest from collecting it as a test class
-from core.models import SPECS, ModelSpec
-from core.records import RunRecord, load_checkpoint
-from core.training import Trainer
+from fmtui.core.engine.events import (
+    BatchEnded,
+    Diverged,
+    EarlyStopped,
+    EpochEnded,
+    Evaluated,
+    EventBus,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StopRequested,
+)
+from fmtui.core.engine.events import (
+    TestStarted as _TestStarted,  # the alias keeps pytest from collecting it as a test class
+)
+from fmtui.core.engine.trainer import Trainer
+from fmtui.core.models import SPECS, ModelSpec
+from fmtui.core.records.checkpoints import load_checkpoint
+from fmtui.core.records.run_dir import RunRecord
 from tests.conftest import make_dataset
 from tests.helpers import kinds, run_trainer
 
@@ -27,8 +42,9 @@ def test_events_arrive_in_order_with_their_content(tiny_config, tiny_data, runs_
     epoch_events = [e for e in events if isinstance(e, EpochEnded)]
     assert [e.epoch for e in epoch_events] == [1, 2, 3]
     # Each epoch: batch progress first, then the epoch, then its validation report.
+    i = names.index("run_started")
     for epoch in (1, 2, 3):
-        i = names.index("epoch_ended", names.index("run_started") if epoch == 1 else i + 1)
+        i = names.index("epoch_ended", i + 1)
         assert isinstance(events[i - 1], BatchEnded) and events[i - 1].epoch == epoch
         assert isinstance(events[i + 1], Evaluated) and events[i + 1].split == "validation"
     started = events[0]
@@ -220,7 +236,9 @@ def test_same_seed_same_run(tiny_config, tiny_data, tmp_path):
                      train_subset=120)
     first, _ = run_trainer(config, tiny_data, tmp_path / "a")
     second, _ = run_trainer(config, tiny_data, tmp_path / "b")
-    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in rows]
+    def strip(rows):
+        return [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in rows]
+
     assert strip(RunRecord(first.run_dir).read_history()) == strip(RunRecord(second.run_dir).read_history())
     assert first.test_accuracy == second.test_accuracy
 

@@ -7,23 +7,23 @@ import time
 import pytest
 from textual.widgets import Input, Label, TabbedContent
 
-from core.config import load_preset, preset_names
-from core.errors import ConfigError
-from core.events import BatchEnded, EpochEnded, RunFinished
+from fmtui.core.config.presets import load_preset, preset_names
+from fmtui.core.engine.events import BatchEnded, EpochEnded, RunFinished
+from fmtui.core.errors import ConfigError
+from fmtui.tui.monitor.launch import interrupted_note, make_app
+from fmtui.tui.monitor.messages import RunEvent
+from fmtui.tui.monitor.screens.confirm import Confirm
+from fmtui.tui.monitor.screens.help import HelpScreen
+from fmtui.tui.monitor.screens.past_runs import PastRuns
+from fmtui.tui.monitor.screens.preset_menu import PresetMenu
+from fmtui.tui.monitor.widgets import EPOCH_REDRAW_SECONDS
+from fmtui.tui.monitor.widgets.charts import BATCH_REDRAW_SECONDS, Charts
+from fmtui.tui.monitor.widgets.compare import CompareView
+from fmtui.tui.monitor.widgets.confusion import ConfusionView
+from fmtui.tui.monitor.widgets.error import ErrorPanel
+from fmtui.tui.monitor.widgets.history import HistoryTable
+from fmtui.tui.monitor.widgets.status import StatusLine
 from tests.tui_fakes import FakeTrainer, drive, failing_script, run_script
-from tui.monitor.launch import interrupted_note, make_app
-from tui.monitor.messages import RunEvent
-from tui.monitor.screens.confirm import Confirm
-from tui.monitor.screens.help import HelpScreen
-from tui.monitor.screens.past_runs import PastRuns
-from tui.monitor.screens.preset_menu import PresetMenu
-from tui.monitor.widgets import EPOCH_REDRAW_SECONDS
-from tui.monitor.widgets.charts import BATCH_REDRAW_SECONDS, Charts
-from tui.monitor.widgets.compare import CompareView
-from tui.monitor.widgets.confusion import ConfusionView
-from tui.monitor.widgets.error import ErrorPanel
-from tui.monitor.widgets.history import HistoryTable
-from tui.monitor.widgets.status import StatusLine
 
 SIZE = (80, 24)
 

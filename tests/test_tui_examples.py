@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from textual.widgets import TabbedContent
 
-from core.data import FILES, _missing_message
+from fmtui.core.data.fashion_mnist import FILES, _missing_message
+from fmtui.tui.monitor.graphics import may_have_graphics
+from fmtui.tui.monitor.machine import MachineSampler
+from fmtui.tui.monitor.notify import desktop_notification
+from fmtui.tui.monitor.widgets.confusion import ConfusionView
+from fmtui.tui.monitor.widgets.error import ErrorPanel
+from fmtui.tui.monitor.widgets.examples import ExamplesView
+from fmtui.tui.monitor.widgets.status import StatusLine
 from tests.test_tui import Factory, finishing, holding, until
 from tests.tui_fakes import LOOK_ALIKE, PER_CLASS, drive, failing_script, fake_pixels
-from tui.monitor.graphics import may_have_graphics
-from tui.monitor.machine import MachineSampler
-from tui.monitor.notify import desktop_notification
-from tui.monitor.widgets.confusion import ConfusionView
-from tui.monitor.widgets.error import ErrorPanel
-from tui.monitor.widgets.examples import ExamplesView
-from tui.monitor.widgets.status import StatusLine
 
 SIZE = (80, 24)
 SHIRT, TSHIRT, SNEAKER = 6, 0, 7
@@ -165,8 +165,8 @@ async def test_the_status_line_samples_the_machine_only_while_a_run_is_active(mo
             samples.append(self.device)
             return "CPU 42%"
 
-    monkeypatch.setattr("tui.monitor.widgets.status.MachineSampler", Counting)
-    monkeypatch.setattr("tui.monitor.widgets.status.MACHINE_SECONDS", 0.05)
+    monkeypatch.setattr("fmtui.tui.monitor.widgets.status.MachineSampler", Counting)
+    monkeypatch.setattr("fmtui.tui.monitor.widgets.status.MACHINE_SECONDS", 0.05)
     app = Factory(holding()).make_app(preset=None)
     async with app.run_test(size=SIZE) as pilot:
         status = app.query_one(StatusLine)

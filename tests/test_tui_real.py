@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from core.records import RunRecord
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.monitor.launch import interrupted_note, make_app
+from fmtui.tui.monitor.widgets.confusion import ConfusionView
+from fmtui.tui.monitor.widgets.error import ErrorPanel
+from fmtui.tui.monitor.widgets.history import HistoryTable
+from fmtui.tui.monitor.widgets.status import StatusLine
 from tests.tui_fakes import drive
-from tui.monitor.launch import interrupted_note, make_app
-from tui.monitor.widgets.confusion import ConfusionView
-from tui.monitor.widgets.error import ErrorPanel
-from tui.monitor.widgets.history import HistoryTable
-from tui.monitor.widgets.status import StatusLine
 
 SIZE = (80, 24)
 
@@ -102,13 +102,13 @@ async def test_past_runs_can_be_compared_and_an_interrupted_one_resumed(tmp_path
     """r lists past runs: Enter adds one to the comparison, r resumes an interrupted one in its own directory."""
     from dataclasses import replace
 
-    from core.config import load_preset
-    from core.events import EpochEnded
-    from core.training import Trainer
+    from fmtui.core.config.presets import load_preset
+    from fmtui.core.engine.events import EpochEnded
+    from fmtui.core.engine.trainer import Trainer
+    from fmtui.tui.monitor.screens.past_runs import PastRuns
+    from fmtui.tui.monitor.widgets.compare import CompareView
+    from fmtui.tui.monitor.widgets.history import HistoryTable
     from tests.helpers import run_trainer
-    from tui.monitor.screens.past_runs import PastRuns
-    from tui.monitor.widgets.compare import CompareView
-    from tui.monitor.widgets.history import HistoryTable
 
     config = load_preset(preset_file(tmp_path))
     finished, _ = run_trainer(config, tiny_data, runs_dir)

@@ -12,12 +12,12 @@ from dataclasses import replace
 
 import pytest
 
-from core.config import load_preset
+from fmtui.core.config.presets import load_preset
+from fmtui.tui.monitor.launch import make_app
+from fmtui.tui.monitor.messages import RunEvent
+from fmtui.tui.monitor.widgets.charts import Charts
+from fmtui.tui.monitor.widgets.status import StatusLine
 from tests.tui_fakes import HOLD, FakeTrainer, run_script
-from tui.monitor.launch import make_app
-from tui.monitor.messages import RunEvent
-from tui.monitor.widgets.charts import Charts
-from tui.monitor.widgets.status import StatusLine
 
 
 class FixedSampler:
@@ -32,7 +32,7 @@ class FixedSampler:
 
 @pytest.fixture(autouse=True)
 def fixed_machine(monkeypatch):
-    monkeypatch.setattr("tui.monitor.widgets.status.MachineSampler", FixedSampler)
+    monkeypatch.setattr("fmtui.tui.monitor.widgets.status.MachineSampler", FixedSampler)
 
 
 def idle_trainer(config, resume=None):

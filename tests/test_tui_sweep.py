@@ -8,17 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from core.config import TrainConfig
-from core.data import load_fashion_mnist
-from core.records import RunRecord
-from core.search import parse_params
-from core.leaderboard import Snapshot, TrialRow, snapshot
-from core.sweep import Plan, Sweep, open_storage, open_study
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.data.fashion_mnist import load_fashion_mnist
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.core.sweep.leaderboard import Snapshot, TrialRow, snapshot
+from fmtui.core.sweep.runner import Sweep
+from fmtui.core.sweep.space import Plan, parse_params
+from fmtui.core.sweep.storage import open_storage, open_study
+from fmtui.tui.monitor.sweep import finish_sweep, make_sweep_app
+from fmtui.tui.monitor.widgets.history import HistoryTable
+from fmtui.tui.monitor.widgets.status import StatusLine
+from fmtui.tui.monitor.widgets.sweep import SweepView
 from tests.tui_fakes import drive
-from tui.monitor.sweep import finish_sweep, make_sweep_app
-from tui.monitor.widgets.history import HistoryTable
-from tui.monitor.widgets.status import StatusLine
-from tui.monitor.widgets.sweep import SweepView
 
 SIZE = (80, 24)
 

@@ -1,4 +1,4 @@
-"""A scripted stand-in for core.training.Trainer, and scripts of events, for driving the TUI in tests.
+"""A scripted stand-in for fmtui.core.engine.trainer.Trainer, and scripts of events, for driving the TUI in tests.
 
 The fake delivers its events through core's real EventBus on its own thread, as the real trainer
 does, so the app's thread boundary is exercised; only the training is missing.
@@ -14,10 +14,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config import TrainConfig
-from core.data import CLASS_NAMES
-from core.events import (BatchEnded, DataLoaded, EpochEnded, Evaluated, EventBus, Paused, Resumed, RunFailed,
-                         RunFinished, RunStarted, StopRequested, TestStarted)
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.data.fashion_mnist import CLASS_NAMES
+from fmtui.core.engine.events import (
+    BatchEnded,
+    DataLoaded,
+    EpochEnded,
+    Evaluated,
+    EventBus,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StopRequested,
+    TestStarted,
+)
 
 HOLD = object()  # in a script: wait here until stopped, like a long epoch in progress
 

@@ -11,12 +11,17 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from core.config import TrainConfig
+
+class TrainConfig(Protocol):
+    """What a model is built from: a fmtui.core.config.settings.TrainConfig, which reads its model names
+    from here, so this package does not import it (a model reads the settings it needs by name)."""
+
+    model: str
 
 NUM_CLASSES = 10
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.models import NUM_CLASSES, ModelSpec
+from fmtui.core.models import NUM_CLASSES, ModelSpec
 
 
 class Linear(nn.Module):

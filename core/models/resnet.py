@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.errors import ConfigError
-from core.models import NUM_CLASSES, ModelSpec
+from fmtui.core.errors import ConfigError
+from fmtui.core.models import NUM_CLASSES, ModelSpec
 
 SE_REDUCTION = 8  # channels / reduction hidden units in each gate, as small blocks need more than /16
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from core.errors import WeightsError
-from core.models import NUM_CLASSES, ModelSpec
+from fmtui.core.errors import WeightsError
+from fmtui.core.models import NUM_CLASSES, ModelSpec
 
 
 class TransferResNet18(nn.Module):

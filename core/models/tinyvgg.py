@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from core.models import NUM_CLASSES, ModelSpec
+from fmtui.core.models import NUM_CLASSES, ModelSpec
 
 
 def _conv_block(c_in: int, c_out: int) -> nn.Sequential:

@@ -1,6 +1,6 @@
 """The `fmtui` command: the monitor by default, and headless commands for scripts.
 
-Each command is one module in ``tui.cli.commands`` that registers itself on ``tui.cli.app.app``;
+Each command is one module in ``fmtui.tui.cli.commands`` that registers itself on ``fmtui.tui.cli.app.app``;
 adding a command is adding a module there. Command modules import what is heavy (torch, Textual)
 inside the command, so `fmtui --help` and `fmtui runs` start at once.
 """
@@ -12,10 +12,10 @@ import pkgutil
 import sys
 from typing import Any
 
-from tui.cli import commands
-from tui.cli.app import app
-from tui.signals import exit_on_signals, leave_now
-from tui.streams import reopen_closed_streams, write_quietly
+from fmtui.tui.cli import commands
+from fmtui.tui.cli.app import app
+from fmtui.tui.cli.signals import exit_on_signals, leave_now
+from fmtui.tui.cli.streams import reopen_closed_streams, write_quietly
 
 for _module in pkgutil.iter_modules(commands.__path__):
     importlib.import_module(f"{commands.__name__}.{_module.name}")

@@ -1,7 +1,5 @@
-"""`python -m tui.cli`: the same as the `fmtui` command."""
+"""`python -m fmtui.tui.cli`: the same as the `fmtui` command."""
 
-import sys
+from fmtui.tui.cli import main
 
-from tui.cli import main
-
-sys.exit(main())
+main()

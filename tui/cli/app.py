@@ -13,9 +13,9 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from core.errors import FmtuiError
-from tui import exits
-from tui.streams import CLOSED_ERRNOS, EXIT_CLOSED, console, discard
+from fmtui.core.errors import FmtuiError
+from fmtui.tui.cli import exits
+from fmtui.tui.cli.streams import CLOSED_ERRNOS, EXIT_CLOSED, console, discard
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -44,7 +44,7 @@ def guarded(debug: bool, action: Callable[[], int]) -> None:
         raise
     except OSError as exc:
         # What the short commands print goes to a stream that may close (`fmtui runs | head -1`) or
-        # fill up (`> /dev/full`); `fmtui train` handles its own outputs (tui.streams.OutputGuard).
+        # fill up (`> /dev/full`); `fmtui train` handles its own outputs (fmtui.tui.cli.streams.OutputGuard).
         if exc.errno in CLOSED_ERRNOS:
             discard(sys.stdout.fileno())
             code = EXIT_CLOSED

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from rich.text import Text
 
-from core.errors import FmtuiError
-from core.events import Event, RunFailed, RunFinished, RunStarted
-from core.files import atomic_write_json, read_json
-from tui.streams import console
+from fmtui.core.engine.events import Event, RunFailed, RunFinished, RunStarted
+from fmtui.core.errors import FmtuiError
+from fmtui.core.records.files import atomic_write_json, read_json
+from fmtui.tui.cli.streams import console
 
 START_TIMEOUT = 600.0  # loading the data and building the model; a run slower than that is still told about
 
@@ -39,7 +39,7 @@ def start_detached(args: list[str], runs_dir: Path) -> int:
     log, announce = stem.with_suffix(".log"), stem.with_suffix(".json")
     with open(log, "wb") as out:
         os.chmod(log, 0o600)
-        child = subprocess.Popen([sys.executable, "-m", "tui.cli", *args, "--announce", str(announce)],
+        child = subprocess.Popen([sys.executable, "-m", "fmtui", *args, "--announce", str(announce)],
                                  stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
     deadline = time.monotonic() + START_TIMEOUT
     while not announce.exists():

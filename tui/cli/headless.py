@@ -1,6 +1,6 @@
 """Subscribers that show a run without the TUI: JSON lines, plain lines, or a rich progress bar.
 
-Each writes to a stream that may go away mid-run; `fmtui train` wraps each in a tui.streams.OutputGuard.
+Each writes to a stream that may go away mid-run; `fmtui train` wraps each in a fmtui.tui.cli.streams.OutputGuard.
 """
 
 from __future__ import annotations
@@ -11,10 +11,23 @@ from typing import IO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from core.events import (BatchEnded, Diverged, EarlyStopped, EpochEnded, Evaluated, Event, Paused, Resumed,
-                         RunFailed, RunFinished, RunStarted, StopRequested, TestStarted)
-from core.metrics import most_confused
-from tui import format as fmt
+from fmtui.core.engine.events import (
+    BatchEnded,
+    Diverged,
+    EarlyStopped,
+    EpochEnded,
+    Evaluated,
+    Event,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StopRequested,
+    TestStarted,
+)
+from fmtui.core.engine.metrics import most_confused
+from fmtui.tui.render import format as fmt
 
 
 class JsonLines:

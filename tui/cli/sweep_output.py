@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tui import format as fmt
+from fmtui.tui.render import format as fmt
 
 if TYPE_CHECKING:
-    from core.leaderboard import Snapshot, TrialRow
+    from fmtui.core.sweep.leaderboard import Snapshot, TrialRow
 
 STATE_STYLE = {"complete": "green", "running": "cyan", "pruned": "magenta", "failed": "red", "waiting": "dim"}
 

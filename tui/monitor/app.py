@@ -16,28 +16,38 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, TabbedContent, TabPane
 
-from core.config import PresetInfo, TrainConfig
-from core.errors import FmtuiError
-from core.records import RunRecord, run_summary
-from core.events import EarlyStopped, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted, StopRequested
-from tui import exits
-from tui import format as fmt
-from tui.monitor.messages import RunEvent, forward_to
-from tui.monitor.notify import desktop_notification
-from tui.monitor.runs import Run, TrainerLike, attached_trainer
-from tui.monitor.screens.confirm import Confirm
-from tui.monitor.screens.help import HelpScreen
-from tui.monitor.screens.past_runs import PastRuns
-from tui.monitor.screens.preset_menu import PresetMenu
-from tui.monitor.views import VIEWS
-from tui.monitor.widgets import RunView
-from tui.monitor.widgets.compare import CompareView
-from tui.monitor.widgets.confusion import ConfusionView
-from tui.monitor.widgets.error import ErrorPanel
-from tui.monitor.widgets.examples import ExamplesView
-from tui.monitor.widgets.progress import RunProgress
-from tui.monitor.widgets.status import StatusLine
-
+from fmtui.core.config.presets import PresetInfo
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import (
+    EarlyStopped,
+    Event,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StopRequested,
+)
+from fmtui.core.errors import FmtuiError
+from fmtui.core.records.listing import run_summary
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.cli import exits
+from fmtui.tui.monitor.messages import RunEvent, forward_to
+from fmtui.tui.monitor.notify import desktop_notification
+from fmtui.tui.monitor.runs import Run, TrainerLike, attached_trainer
+from fmtui.tui.monitor.screens.confirm import Confirm
+from fmtui.tui.monitor.screens.help import HelpScreen
+from fmtui.tui.monitor.screens.past_runs import PastRuns
+from fmtui.tui.monitor.screens.preset_menu import PresetMenu
+from fmtui.tui.monitor.views import VIEWS
+from fmtui.tui.monitor.widgets import RunView
+from fmtui.tui.monitor.widgets.compare import CompareView
+from fmtui.tui.monitor.widgets.confusion import ConfusionView
+from fmtui.tui.monitor.widgets.error import ErrorPanel
+from fmtui.tui.monitor.widgets.examples import ExamplesView
+from fmtui.tui.monitor.widgets.progress import RunProgress
+from fmtui.tui.monitor.widgets.status import StatusLine
+from fmtui.tui.render import format as fmt
 
 GIL_SWITCH_SECONDS = 0.0005
 
@@ -344,7 +354,9 @@ class MonitorApp(App[int]):
                 else:
                     self.notify(f"{record.run_id} is already in the comparison.", markup=False)
                 return
-            from core.training import resume_config  # late: torch loads with it; the first screen need not wait
+            from fmtui.core.engine.trainer import (
+                resume_config,  # late: torch loads with it; the first screen need not wait
+            )
 
             config = resume_config(record, self.device)
         except FmtuiError as exc:

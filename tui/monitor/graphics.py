@@ -6,7 +6,7 @@ is imported, and that works only before Textual takes the terminal over: the lau
 does not answer, may swallow a key pressed meanwhile, so only terminals that announce themselves as
 ones with a protocol are asked (FMTUI_GRAPHICS=ask asks any terminal, =blocks none).
 
-Everything else, and every thumbnail, is drawn with half blocks (tui.pictures), which is also the
+Everything else, and every thumbnail, is drawn with half blocks (fmtui.tui.render.pictures), which is also the
 answer (None) when: the output is not a terminal; inside tmux or screen (they pass neither protocol on
 without passthrough); textual-image is missing; or the terminal answers with neither protocol.
 """

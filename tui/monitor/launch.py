@@ -15,14 +15,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from core.config import TrainConfig, all_presets, load_preset, with_overrides
-from core.errors import ConfigError
-from core.records import RunRecord, list_runs
-from tui import exits
-from tui.monitor.app import MonitorApp
-from tui.monitor.runs import TrainerLike
-from tui.signals import Interrupts, leave_now
-from tui.streams import discard
+from fmtui.core.config.presets import all_presets, load_preset
+from fmtui.core.config.settings import TrainConfig, with_overrides
+from fmtui.core.errors import ConfigError
+from fmtui.core.records.listing import list_runs
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.cli import exits
+from fmtui.tui.cli.signals import Interrupts, leave_now
+from fmtui.tui.cli.streams import discard
+from fmtui.tui.monitor.app import MonitorApp
+from fmtui.tui.monitor.runs import TrainerLike
 
 
 def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_dir: Path = Path("runs"),
@@ -41,7 +43,9 @@ def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_di
             problem = str(exc)
 
     def real_trainer(config: TrainConfig, resume: RunRecord | None = None) -> TrainerLike:
-        from core.training import Trainer  # late: torch takes a moment to import, the first screen need not wait
+        from fmtui.core.engine.trainer import (
+            Trainer,  # late: torch takes a moment to import, the first screen need not wait
+        )
 
         return Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=resume)
 
@@ -57,8 +61,8 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
             device: str | None = None, attach: Path | None = None) -> int:
     """Run the monitor until the person quits; the exit code for the CLI."""
     app = make_app(preset=preset, data_dir=data_dir, runs_dir=runs_dir, device=device, attach=attach)
-    from tui.monitor.graphics import graphics_widget
-    from tui.monitor.widgets.examples import ExamplesView
+    from fmtui.tui.monitor.graphics import graphics_widget
+    from fmtui.tui.monitor.widgets.examples import ExamplesView
 
     ExamplesView.graphics = graphics_widget(os.environ)  # asks the terminal: before Textual takes it over
     closed = False  # the app has exited (Ctrl-C typed in it, say): a signal now can only hurry the runs

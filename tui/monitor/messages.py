@@ -7,7 +7,7 @@ from collections.abc import Callable
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from core.events import BatchEnded, Event
+from fmtui.core.engine.events import BatchEnded, Event
 
 
 class RunEvent(Message):
@@ -21,7 +21,7 @@ class RunEvent(Message):
     def can_replace(self, message: Message) -> bool:
         # Batch progress of the same run may supersede one the app has not handled yet: when the UI
         # falls behind it shows the newest progress instead of working through a backlog.
-        # Exactly BatchEnded: a replayed backlog (tui.monitor.remote.ReplayedBatch) is shown whole.
+        # Exactly BatchEnded: a replayed backlog (fmtui.tui.monitor.remote.ReplayedBatch) is shown whole.
         return (type(self.event) is BatchEnded and isinstance(message, RunEvent)
                 and message.run == self.run and type(message.event) is BatchEnded)
 

@@ -1,5 +1,5 @@
 """A run in another process, as the monitor sees it: the app's TrainerLike over the run's event log and
-control socket (core.live), so the widgets receive the same core.events either way.
+control socket (fmtui.core.live), so the widgets receive the same fmtui.core.engine.events either way.
 
 A watcher thread replays the log from its start (the run's history appears at once), then follows it
 as it grows, the way a log viewer follows a file. It ends with the run's final event, or with a
@@ -12,15 +12,26 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import FmtuiError
-from dataclasses import dataclass
+from fmtui.core.engine.events import (
+    BatchEnded,
+    EpochEnded,
+    Event,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    StopRequested,
+    Subscriber,
+)
+from fmtui.core.errors import FmtuiError
+from fmtui.core.live.control_socket import send
+from fmtui.core.live.event_log import EVENTS_NAME, EventTail
+from fmtui.core.records.lock import is_live
+from fmtui.core.records.run_dir import RunRecord
 
-from core.events import (BatchEnded, EpochEnded, Event, Paused, Resumed, RunFailed, RunFinished, StopRequested,
-                         Subscriber)
-from core.live import EVENTS_NAME, EventTail, send
-from core.records import RunRecord, is_live
 
 @dataclass(frozen=True)
 class ReplayedBatch(BatchEnded):

@@ -1,18 +1,18 @@
 """A run as the monitor holds it: its number, its config and the trainer behind it, in this process
-(core.training.Trainer) or in another one (tui.monitor.remote.AttachedTrainer)."""
+(fmtui.core.engine.trainer.Trainer) or in another one (fmtui.tui.monitor.remote.AttachedTrainer)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.config import TrainConfig
-from core.events import Subscriber
-from core.records import RunRecord
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import Subscriber
+from fmtui.core.records.run_dir import RunRecord
 
 
 class TrainerLike(Protocol):
-    """What the app needs of core.training.Trainer (tests pass a scripted stand-in)."""
+    """What the app needs of fmtui.core.engine.trainer.Trainer (tests pass a scripted stand-in)."""
 
     def subscribe(self, subscriber: Subscriber) -> None: ...
     def start(self) -> None: ...
@@ -37,11 +37,11 @@ class Run:
 
     @property
     def attached(self) -> bool:
-        """The run is in another process (tui.monitor.remote): leaving the monitor leaves it going."""
+        """The run is in another process (fmtui.tui.monitor.remote): leaving the monitor leaves it going."""
         return getattr(self.trainer, "attached", False)
 
 
 def attached_trainer(record: RunRecord) -> TrainerLike:
-    from tui.monitor.remote import AttachedTrainer
+    from fmtui.tui.monitor.remote import AttachedTrainer
 
     return AttachedTrainer(record.path)

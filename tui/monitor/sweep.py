@@ -1,6 +1,6 @@
 """The monitor on a sweep: each trial's live views as for any run, and the sweep view's leaderboard.
 
-The sweep runs on its own thread (Optuna's loop, in core.sweep); each trial's trainer is handed to the
+The sweep runs on its own thread (Optuna's loop, in fmtui.core.sweep); each trial's trainer is handed to the
 app with a TrialStarted message before it starts, so its events follow it in order. With ``--watch``
 no trial runs here: the app only reads a study that workers elsewhere are filling.
 """
@@ -17,17 +17,17 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TabbedContent
 
-from core.config import TrainConfig
-from core.leaderboard import Snapshot
-from core.sweep import Sweep, SweepInterrupted, TrialFailed
-from tui.monitor.app import MonitorApp
-from tui.monitor.runs import TrainerLike
-from tui.monitor.launch import STUCK_SECONDS, _tell
-from tui.monitor.messages import forward_to
-from tui.monitor.screens.confirm import Confirm
-from tui.monitor.widgets.status import StatusLine
-from tui.monitor.widgets.sweep import SweepView
-from tui.signals import Interrupts
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.sweep.leaderboard import Snapshot
+from fmtui.core.sweep.runner import Sweep, SweepInterrupted, TrialFailed
+from fmtui.tui.cli.signals import Interrupts
+from fmtui.tui.monitor.app import MonitorApp
+from fmtui.tui.monitor.launch import STUCK_SECONDS, _tell
+from fmtui.tui.monitor.messages import forward_to
+from fmtui.tui.monitor.runs import TrainerLike
+from fmtui.tui.monitor.screens.confirm import Confirm
+from fmtui.tui.monitor.widgets.status import StatusLine
+from fmtui.tui.monitor.widgets.sweep import SweepView
 
 
 class TrialStarted(Message):

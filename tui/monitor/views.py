@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from textual.widget import Widget
 
-from tui.monitor.widgets.charts import Charts
-from tui.monitor.widgets.compare import CompareView
-from tui.monitor.widgets.confusion import ConfusionView
-from tui.monitor.widgets.examples import ExamplesView
-from tui.monitor.widgets.history import HistoryTable
-from tui.monitor.widgets.sweep import SweepView
+from fmtui.tui.monitor.widgets.charts import Charts
+from fmtui.tui.monitor.widgets.compare import CompareView
+from fmtui.tui.monitor.widgets.confusion import ConfusionView
+from fmtui.tui.monitor.widgets.examples import ExamplesView
+from fmtui.tui.monitor.widgets.history import HistoryTable
+from fmtui.tui.monitor.widgets.sweep import SweepView
 
 
 @dataclass(frozen=True)

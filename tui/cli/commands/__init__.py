@@ -1,1 +1,1 @@
-"""One module per `fmtui` command; each registers itself on ``tui.cli.app.app`` when imported."""
+"""One module per `fmtui` command; each registers itself on ``fmtui.tui.cli.app.app`` when imported."""

@@ -9,11 +9,12 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from core.live import ControlError, require_live
-from core.records import RunRecord, list_runs, open_run, run_summary
-from tui.cli.app import Debug, RunsDir, app, guarded
-from tui.cli.commands.control import run_path
-from tui.streams import console
+from fmtui.core.live.control_socket import ControlError, require_live
+from fmtui.core.records.listing import list_runs, open_run, run_summary
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.cli.app import Debug, RunsDir, app, guarded
+from fmtui.tui.cli.commands.control import run_path
+from fmtui.tui.cli.streams import console
 
 
 @app.command()
@@ -25,7 +26,7 @@ def attach(run: Annotated[Optional[Path], typer.Argument(
 
     def launch() -> int:
         record = choose(run_path(run, runs_dir) if run is not None else None, runs_dir)
-        from tui.monitor.launch import run_tui  # late: Textual is only needed for the monitor
+        from fmtui.tui.monitor.launch import run_tui  # late: Textual is only needed for the monitor
 
         return run_tui(runs_dir=record.path.parent, attach=record.path)
 

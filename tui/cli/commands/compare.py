@@ -10,11 +10,12 @@ import plotext as plt
 import typer
 from rich.table import Table
 
-from core.errors import FmtuiError
-from core.records import RunRecord, current_summary, open_run
-from tui import format as fmt
-from tui.cli.app import Debug, app, guarded
-from tui.streams import console
+from fmtui.core.errors import FmtuiError
+from fmtui.core.records.listing import current_summary, open_run
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.cli.app import Debug, app, guarded
+from fmtui.tui.cli.streams import console
+from fmtui.tui.render import format as fmt
 
 
 @app.command()

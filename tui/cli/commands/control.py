@@ -12,9 +12,9 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from core.live import send
-from tui.cli.app import Debug, RunsDir, app, guarded
-from tui.streams import console
+from fmtui.core.live.control_socket import send
+from fmtui.tui.cli.app import Debug, RunsDir, app, guarded
+from fmtui.tui.cli.streams import console
 
 Run = Annotated[Path, typer.Argument(help="The run directory, or a run id under --runs-dir.", show_default=False)]
 

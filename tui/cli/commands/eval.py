@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tui import format as fmt
-from tui.cli.app import DataDir, Debug, Device, app, guarded
-from tui.streams import console
+from fmtui.tui.cli.app import DataDir, Debug, Device, app, guarded
+from fmtui.tui.cli.streams import console
+from fmtui.tui.render import format as fmt
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,12 +36,17 @@ def eval_(
 def evaluate_checkpoint_command(path: Path, *, data_dir: Path | None, device: str | None,
                                 json_output: bool, errors: int = 0) -> int:
     # Late: torch loads with these, and `fmtui --help` need not wait for it.
-    from core.data import CLASS_NAMES, default_data_dir, load_fashion_mnist, test_split
-    from core.evaluation import evaluate_checkpoint
-    from core.loop import resolve_device
-    from core.metrics import classification_report, confident_mistakes, most_confused, worst_class
-    from core.records import load_checkpoint
-    from tui.confusion_table import confusion_table
+    from fmtui.core.data.fashion_mnist import CLASS_NAMES, default_data_dir, load_fashion_mnist, test_split
+    from fmtui.core.engine.evaluation import evaluate_checkpoint
+    from fmtui.core.engine.loop import resolve_device
+    from fmtui.core.engine.metrics import (
+        classification_report,
+        confident_mistakes,
+        most_confused,
+        worst_class,
+    )
+    from fmtui.core.records.checkpoints import load_checkpoint
+    from fmtui.tui.render.confusion_table import confusion_table
 
     out = console()  # preset names and paths are printed as they are, never read as markup
     checkpoint = load_checkpoint(path)
@@ -88,7 +93,7 @@ def _show_mistakes(out: Console, mistakes: list[dict], images: Any, class_names:
     from rich.console import Group
     from rich.text import Text
 
-    from tui.pictures import caption, picture
+    from fmtui.tui.render.pictures import caption, picture
 
     out.print(f"\nthe {len(mistakes)} mistakes the model is surest of"
               + (f" (only {len(mistakes)} of the {asked} asked for)" if len(mistakes) < asked else "") + ":")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from tui.cli.app import DataDir, Debug, Device, RunsDir, app, guarded
+from fmtui.tui.cli.app import DataDir, Debug, Device, RunsDir, app, guarded
 
 
 @app.callback(invoke_without_command=True)
@@ -20,7 +20,7 @@ def root(ctx: typer.Context,
         return
 
     def launch() -> int:
-        from tui.monitor.launch import run_tui  # late: Textual is only needed for the monitor
+        from fmtui.tui.monitor.launch import run_tui  # late: Textual is only needed for the monitor
 
         return run_tui(preset=preset, data_dir=data_dir, runs_dir=runs_dir, device=device)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from core.config import all_presets, presets_dir
-from core.errors import FmtuiError
-from tui import format as fmt
-from tui.cli.app import Debug, app, guarded
-from tui.streams import console
+from fmtui.core.config.presets import all_presets, presets_dir
+from fmtui.core.errors import FmtuiError
+from fmtui.tui.cli.app import Debug, app, guarded
+from fmtui.tui.cli.streams import console
+from fmtui.tui.render import format as fmt
 
 
 @app.command()

@@ -7,11 +7,11 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from core.errors import RecordError
-from core.records import list_runs, run_summary
-from tui import format as fmt
-from tui.cli.app import Debug, RunsDir, app, guarded
-from tui.streams import console
+from fmtui.core.errors import RecordError
+from fmtui.core.records.listing import list_runs, run_summary
+from fmtui.tui.cli.app import Debug, RunsDir, app, guarded
+from fmtui.tui.cli.streams import console
+from fmtui.tui.render import format as fmt
 
 
 @app.command()

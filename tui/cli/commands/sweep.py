@@ -14,11 +14,12 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from core.config import TrainConfig, load_preset, parse_assignment, with_overrides
-from core.errors import ConfigError, FmtuiError
-from tui import exits
-from tui.cli.app import DataDir, Debug, Device, RunsDir, app, err, guarded
-from tui.signals import Interrupts
+from fmtui.core.config.presets import load_preset
+from fmtui.core.config.settings import TrainConfig, parse_assignment, with_overrides
+from fmtui.core.errors import ConfigError, FmtuiError
+from fmtui.tui.cli import exits
+from fmtui.tui.cli.app import DataDir, Debug, Device, RunsDir, app, err, guarded
+from fmtui.tui.cli.signals import Interrupts
 
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # it names a file too: <study>-best.toml
 DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
@@ -110,7 +111,7 @@ def base_config(preset: str | None, assignments: list[str], params: list[str]) -
 def sweep_command(*, preset: str | None, trials: int, params: list[str], assignments: list[str], study: str | None,
                   storage: str | None, timeout: str | None, pruner: str, watch: bool, device: str | None,
                   data_dir: Path | None, runs_dir: Path, json_output: bool, debug: bool) -> int:
-    from core.search import parse_params  # no optuna or torch in it: bad input is found at once
+    from fmtui.core.sweep.space import parse_params  # no optuna or torch in it: bad input is found at once
 
     name = study_name(study, preset)
     monitor = not json_output and sys.stdout.isatty()
@@ -120,7 +121,8 @@ def sweep_command(*, preset: str | None, trials: int, params: list[str], assignm
         return watch_command(name, storage, runs_dir, monitor, json_output)
     base = base_config(preset, assignments, params)
     with_overrides(base, {"device": device})  # a bad --device is named before anything is written
-    from core.sweep import PRUNERS, Plan  # late: imports optuna
+    from fmtui.core.sweep.space import Plan  # late: imports optuna
+    from fmtui.core.sweep.storage import PRUNERS
 
     if pruner not in PRUNERS:
         raise ConfigError(f"--pruner {pruner!r}: choose one of {', '.join(PRUNERS)}.")
@@ -132,11 +134,12 @@ def run_sweep(plan: Any, storage: str | None, data_dir: Path | None, runs_dir: P
               json_output: bool, debug: bool) -> int:
     import optuna
 
-    from core.data import default_data_dir, load_fashion_mnist
-    from core.loop import resolve_device
-    from core.leaderboard import snapshot, write_best_preset
-    from core.sweep import Sweep, SweepInterrupted, TrialFailed, open_storage, open_study, storage_label
-    from tui.cli.sweep_output import TrialReport, print_summary
+    from fmtui.core.data.fashion_mnist import default_data_dir, load_fashion_mnist
+    from fmtui.core.engine.loop import resolve_device
+    from fmtui.core.sweep.leaderboard import snapshot, write_best_preset
+    from fmtui.core.sweep.runner import Sweep, SweepInterrupted, TrialFailed
+    from fmtui.core.sweep.storage import open_storage, open_study, storage_label
+    from fmtui.tui.cli.sweep_output import TrialReport, print_summary
 
     # Our own lines say what became of each trial (Optuna would also print a traceback for an interrupted one).
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -161,7 +164,7 @@ def run_sweep(plan: Any, storage: str | None, data_dir: Path | None, runs_dir: P
 
     code, error = exits.OK, None
     if monitor:
-        from tui.monitor.sweep import run_sweep_tui  # late: Textual is only needed for the monitor
+        from fmtui.tui.monitor.sweep import run_sweep_tui  # late: Textual is only needed for the monitor
 
         def read() -> Any:
             return snapshot(study)
@@ -198,9 +201,9 @@ def _headless_trial_display(plan: Any) -> Any:
     """Sweep.on_trial without the monitor: each trial's progress on stderr, as `fmtui train` shows a run."""
     from rich.console import Console
 
-    from core.events import Event, RunFinished
-    from core.search import WIDTH
-    from tui.cli.headless import PlainLog, ProgressBars
+    from fmtui.core.engine.events import Event, RunFinished
+    from fmtui.core.sweep.space import WIDTH
+    from fmtui.tui.cli.headless import PlainLog, ProgressBars
 
     def show(number: int, config: TrainConfig, trainer: Any) -> None:
         values = {p.name: config.widths[0] if p.name == WIDTH else getattr(config, p.name) for p in plan.params}
@@ -228,7 +231,7 @@ def _headless_trial_display(plan: Any) -> Any:
 def _run_with_signals(sweep: Any) -> tuple[int, BaseException | None]:
     """Run the sweep on this thread; the first Ctrl-C (or SIGTERM, SIGHUP) interrupts the current trial,
     which the study records as failed, and the same command continues the sweep later."""
-    from core.sweep import SweepInterrupted, TrialFailed
+    from fmtui.core.sweep.runner import SweepInterrupted, TrialFailed
 
     def stop(signum: int) -> None:
         print("interrupted: ending the current trial (press Ctrl-C again to give up its epoch in progress)",
@@ -255,9 +258,9 @@ def watch_command(name: str, storage: str | None, runs_dir: Path, monitor: bool,
     """Follow a study that workers elsewhere fill: the monitor's sweep view, or a line per finished trial."""
     import optuna
 
-    from core.leaderboard import snapshot
-    from core.sweep import load_existing, open_storage, storage_label
-    from tui.cli.sweep_output import TrialReport, print_summary
+    from fmtui.core.sweep.leaderboard import snapshot
+    from fmtui.core.sweep.storage import load_existing, open_storage, storage_label
+    from fmtui.tui.cli.sweep_output import TrialReport, print_summary
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     where = storage_label(storage, runs_dir)
@@ -266,7 +269,7 @@ def watch_command(name: str, storage: str | None, runs_dir: Path, monitor: bool,
                           f"or --runs-dir the workers use.")
     study = load_existing(name, open_storage(storage, runs_dir), where)
     if monitor:
-        from tui.monitor.sweep import run_sweep_tui
+        from fmtui.tui.monitor.sweep import run_sweep_tui
 
         code, _ = run_sweep_tui(sweep=None, read=lambda: snapshot(study), study=name, runs_dir=runs_dir)
         return code

@@ -10,14 +10,15 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from core.config import TrainConfig, load_preset, parse_assignment, with_overrides
-from core.errors import ConfigError, FmtuiError
-from core.events import RunFailed
-from core.records import RunRecord
-from tui import exits
-from tui.cli.app import DataDir, Debug, Device, RunsDir, app, guarded
-from tui.signals import Interrupts
-from tui.streams import CLOSED_ERRNOS, EXIT_CLOSED, OutputGuard, console, write_quietly
+from fmtui.core.config.presets import load_preset
+from fmtui.core.config.settings import TrainConfig, parse_assignment, with_overrides
+from fmtui.core.engine.events import RunFailed
+from fmtui.core.errors import ConfigError, FmtuiError
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.cli import exits
+from fmtui.tui.cli.app import DataDir, Debug, Device, RunsDir, app, guarded
+from fmtui.tui.cli.signals import Interrupts
+from fmtui.tui.cli.streams import CLOSED_ERRNOS, EXIT_CLOSED, OutputGuard, console, write_quietly
 
 
 @app.command()
@@ -44,7 +45,7 @@ def train(
 ) -> None:
     """Train without the monitor: a progress bar on a terminal, a line per epoch in a log."""
     if detach:
-        from tui.cli.detach import start_detached
+        from fmtui.tui.cli.detach import start_detached
 
         guarded(debug, lambda: start_detached([a for a in sys.argv[1:] if a != "--detach"], runs_dir))
         return
@@ -65,7 +66,7 @@ def resolve_config(preset: str | None, overrides: dict[str, Any], assignments: l
         record = RunRecord(resume)
         if not record.path.is_dir():
             raise ConfigError(f"--resume {resume}: no such run directory.")
-        from core.training import resume_config  # late: torch loads with it
+        from fmtui.core.engine.trainer import resume_config  # late: torch loads with it
 
         return resume_config(record, device), record
     if preset is None:
@@ -83,8 +84,8 @@ def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: 
                  data_dir: Path | None, runs_dir: Path, resume: Path | None, json_output: bool,
                  debug: bool = False, announce: Path | None = None) -> int:
     # Late: torch loads with these, and `fmtui --help` need not wait for it.
-    from core.training import Trainer
-    from tui.cli.headless import JsonLines, PlainLog, ProgressBars
+    from fmtui.core.engine.trainer import Trainer
+    from fmtui.tui.cli.headless import JsonLines, PlainLog, ProgressBars
 
     config, record = resolve_config(preset, overrides, assignments, device, resume)
     trainer = Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=record)
@@ -103,7 +104,7 @@ def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: 
     log = ProgressBars(console(stderr=True)) if sys.stderr.isatty() else PlainLog(sys.stderr)
     trainer.subscribe(OutputGuard(log, sys.stderr, "standard error", output_lost))
     if announce is not None:  # `fmtui train --detach` waits for this to tell where the run went
-        from tui.cli.detach import announcer
+        from fmtui.tui.cli.detach import announcer
 
         trainer.subscribe(announcer(announce))
     failure: list[RunFailed] = []

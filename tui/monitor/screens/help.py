@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from tui.monitor.views import VIEWS
+from fmtui.tui.monitor.views import VIEWS
 
 KEYS = (
     ("n", "New run: pick a preset, change epochs and learning rate, Enter starts it. A running run "

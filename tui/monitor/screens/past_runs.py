@@ -13,8 +13,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label
 
-from core.records import RunRecord, run_summary
-from tui import format as fmt
+from fmtui.core.records.listing import run_summary
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.render import format as fmt
 
 COLUMNS = ("started", "preset", "status", "epochs", "best val", "test", "time")
 
@@ -50,7 +51,8 @@ class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
         with Vertical():
             if self.records:
                 yield Label(f"Past runs in {self.where}, newest first. Enter adds one to the comparison "
-                            f"or attaches to a running one; r resumes an interrupted or stopped run.", id="where", markup=False)
+                            f"or attaches to a running one; r resumes an interrupted or stopped run.",
+                            id="where", markup=False)
                 yield DataTable(cursor_type="row", zebra_stripes=True)
             else:
                 yield Label(self.problem or f"No runs in {self.where} yet.", id="where", markup=False)

@@ -10,9 +10,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.config import PresetInfo, TrainConfig, with_overrides
-from core.errors import ConfigError
-from tui import format as fmt
+from fmtui.core.config.presets import PresetInfo
+from fmtui.core.config.settings import TrainConfig, with_overrides
+from fmtui.core.errors import ConfigError
+from fmtui.tui.render import format as fmt
 
 FIELD_NAMES = {"epochs": "epochs", "lr": "learning rate"}
 

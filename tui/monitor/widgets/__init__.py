@@ -10,8 +10,8 @@ from typing import Protocol
 
 from textual.widget import Widget
 
-from core.config import TrainConfig
-from core.events import Event
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import Event
 
 # On a 2-core machine every millisecond the monitor draws is taken from training (tested: at most 5%
 # of an epoch), so what changes often is drawn on timers, not per event.

@@ -13,9 +13,9 @@ from textual.app import ComposeResult
 from textual.containers import Grid
 from textual_plotext import PlotextPlot
 
-from core.config import TrainConfig
-from core.events import BatchEnded, EpochEnded, Event, RunStarted
-from tui.monitor.widgets import EPOCH_REDRAW_SECONDS
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import BatchEnded, EpochEnded, Event, RunStarted
+from fmtui.tui.monitor.widgets import EPOCH_REDRAW_SECONDS
 
 BATCH_REDRAW_SECONDS = 4.0  # a plotext rebuild (~20 ms) is the dearest thing the monitor does, and on a
 # 2-core machine every millisecond of it is taken from training: every 4 s is live enough for an epoch

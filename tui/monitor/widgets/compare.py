@@ -14,12 +14,13 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from core.config import TrainConfig
-from core.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StopRequested
-from core.records import RunRecord, effective_status
-from tui import format as fmt
-from tui.monitor.widgets import CatchesUpWhenShown
-from tui.monitor.widgets.charts import whole_ticks
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StopRequested
+from fmtui.core.records.listing import effective_status
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.monitor.widgets import CatchesUpWhenShown
+from fmtui.tui.monitor.widgets.charts import whole_ticks
+from fmtui.tui.render import format as fmt
 
 COLOURS = ("cyan", "orange", "green", "magenta", "yellow", "blue", "red")
 COLUMNS = ("run", "preset", "model", "status", "best val", "test", "epochs", "time")
@@ -77,7 +78,8 @@ class CompareView(CatchesUpWhenShown, Vertical):
         if any(run.run_dir == str(record.path) for run in self.runs.values()):
             return False
         summary, history = record.read_summary(), record.read_history()
-        run = RunEntry(fmt.started(summary) or record.run_id, summary.get("preset", "?"), summary.get("model", "?"), self._next_colour(),
+        run = RunEntry(fmt.started(summary) or record.run_id, summary.get("preset", "?"),
+                       summary.get("model", "?"), self._next_colour(),
                        status=effective_status(summary, record.path), epochs=[row["epoch"] for row in history],
                        val_accuracy=[row["val_accuracy"] * 100 for row in history],
                        best_val=summary.get("best_val_accuracy"), test=summary.get("test_accuracy"),

@@ -10,12 +10,12 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 
-from core.config import TrainConfig
-from core.events import Evaluated, Event
-from core.metrics import most_confused, worst_class
-from tui import format as fmt
-from tui.confusion_table import confusion_table
-from tui.monitor.widgets import EPOCH_REDRAW_SECONDS, ThrottledWidget
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import Evaluated, Event
+from fmtui.core.engine.metrics import most_confused, worst_class
+from fmtui.tui.monitor.widgets import EPOCH_REDRAW_SECONDS, ThrottledWidget
+from fmtui.tui.render import format as fmt
+from fmtui.tui.render.confusion_table import confusion_table
 
 
 class ConfusionView(ThrottledWidget, can_focus=True):

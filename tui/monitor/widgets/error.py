@@ -12,8 +12,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.config import TrainConfig
-from core.events import Diverged, Event, RunFailed
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import Diverged, Event, RunFailed
 
 
 class ErrorPanel(VerticalScroll):

@@ -23,10 +23,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 
-from core.config import TrainConfig
-from core.events import DataLoaded, Evaluated, Event
-from core.metrics import cell_images, most_confused, worst_class
-from tui.pictures import caption, picture, sure
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import DataLoaded, Evaluated, Event
+from fmtui.core.engine.metrics import cell_images, most_confused, worst_class
+from fmtui.tui.render.pictures import caption, picture, sure
 
 THUMB_WIDTH, THUMB_HEIGHT = 14, 8  # a half-size picture (14 x 7) and its caption line
 THUMB_GAP = 1

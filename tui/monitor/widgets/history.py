@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from core.config import TrainConfig
-from core.events import EpochEnded, Event, RunFailed, RunFinished
-from tui import format as fmt
-from tui.monitor.widgets import CatchesUpWhenShown
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import EpochEnded, Event, RunFailed, RunFinished
+from fmtui.tui.monitor.widgets import CatchesUpWhenShown
+from fmtui.tui.render import format as fmt
 
 COLUMNS = ("epoch", "train loss", "train acc", "val loss", "val acc", "lr", "time", "best")
 

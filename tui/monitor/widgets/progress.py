@@ -9,11 +9,19 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import reactive
 
-from core.config import TrainConfig
-from core.events import (BatchEnded, EpochEnded, Evaluated, Event, RunFinished, RunStarted, StopRequested,
-                         TestStarted)
-from tui import format as fmt
-from tui.monitor.widgets import ThrottledWidget
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import (
+    BatchEnded,
+    EpochEnded,
+    Evaluated,
+    Event,
+    RunFinished,
+    RunStarted,
+    StopRequested,
+    TestStarted,
+)
+from fmtui.tui.monitor.widgets import ThrottledWidget
+from fmtui.tui.render import format as fmt
 
 LABEL = 13  # "batch 214/214"
 
@@ -44,7 +52,8 @@ class RunProgress(ThrottledWidget):
             case BatchEnded():
                 # Ten a second: stored without a redraw; the timer shows them once a second.
                 for name, value in (("epoch", event.epoch), ("batch", event.batch), ("batches", event.batches),
-                                    ("batch_note", f"{fmt.rate(event.images_per_second)}  loss {fmt.loss(event.loss)}")):
+                                    ("batch_note",
+                                     f"{fmt.rate(event.images_per_second)}  loss {fmt.loss(event.loss)}")):
                     self.set_reactive(getattr(RunProgress, name), value)
                 self.mark_stale()
             case EpochEnded():  # twice a second for the linear model: drawn with the progress

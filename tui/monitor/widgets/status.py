@@ -6,12 +6,21 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import reactive
 
-from core.config import TrainConfig
-from core.events import (BatchEnded, EpochEnded, Event, Paused, Resumed, RunFailed, RunFinished, RunStarted,
-                         StopRequested)
-from tui import format as fmt
-from tui.monitor.machine import MachineSampler
-from tui.monitor.widgets import ThrottledWidget
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import (
+    BatchEnded,
+    EpochEnded,
+    Event,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StopRequested,
+)
+from fmtui.tui.monitor.machine import MachineSampler
+from fmtui.tui.monitor.widgets import ThrottledWidget
+from fmtui.tui.render import format as fmt
 
 MACHINE_SECONDS = 1.0  # how often the machine is sampled while a run is active
 ACTIVE = ("running", "paused", "stopping")

@@ -19,11 +19,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from tui import format as fmt
-from tui.monitor.widgets.charts import whole_ticks
+from fmtui.tui.monitor.widgets.charts import whole_ticks
+from fmtui.tui.render import format as fmt
 
 if TYPE_CHECKING:
-    from core.leaderboard import Snapshot
+    from fmtui.core.sweep.leaderboard import Snapshot
 
 POLL_SECONDS = 1.0  # at most one read of the storage a second, and never two at once
 COLUMNS = ("trial", "state", "best val", "epochs", "settings")

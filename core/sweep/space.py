@@ -6,7 +6,7 @@
     model=tinyvgg,resnet    one of a list (values read as in --set: numbers, true/false, else text)
     width=int:32:96         the first stage's channels, doubling per stage (widths = w, 2w, 4w, ...)
 
-Every endpoint and choice is checked as the setting itself would be (``core.config``), so a sweep
+Every endpoint and choice is checked as the setting itself would be (``fmtui.core.config``), so a sweep
 never starts a trial its first setting would reject. Optuna is not imported here: a Param suggests
 through whatever trial object it is given, and the checks run before any storage is opened.
 """
@@ -18,8 +18,8 @@ import typing
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from core.config import TrainConfig, parse_assignment, with_overrides
-from core.errors import ConfigError
+from fmtui.core.config.settings import TrainConfig, parse_assignment, with_overrides
+from fmtui.core.errors import ConfigError
 
 # Settings a sweep may not vary: names and records (set by the sweep itself), and the device (a
 # worker's own business: the same study may run on a CPU here and a GPU there).
@@ -200,3 +200,16 @@ def _toml(value: Any) -> str:
     import json
 
     return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one `fmtui sweep` command asks for; every worker of a study should give the same."""
+
+    study: str
+    base: TrainConfig  # the preset with --set applied; --device is the worker's own (``device``)
+    params: tuple[Param, ...]
+    trials: int  # trials to finish (complete or pruned) across all workers
+    device: str | None = None
+    pruner: str = "median"
+    timeout: float | None = None  # seconds after which this worker starts no new trial

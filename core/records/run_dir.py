@@ -10,11 +10,11 @@
         last.pt                 full training state after the last complete epoch: `--resume` reads it
         run.lock                held (flock) by the process writing the run, for as long as it lives
 
-Every file is written through a temporary file and a rename (core.files), so a process killed at
-any moment leaves it either as it was or as it was meant to be. The files of one epoch are all
-written before any is renamed, so a disk that fills up mid-epoch leaves the record as the previous
-epoch left it, summary included. What is read back is checked for shape (core.schema): a damaged
-record is reported, naming the file, never half-used.
+Every file is written through a temporary file and a rename (``files``), so a process killed at any
+moment leaves it either as it was or as it was meant to be. The files of one epoch are all written
+before any is renamed, so a disk that fills up mid-epoch leaves the record as the previous epoch left
+it, summary included. What is read back is checked for shape (``schema``): a damaged record is
+reported, naming the file, never half-used.
 """
 
 from __future__ import annotations
@@ -22,31 +22,29 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from core.config import TrainConfig
-from core.errors import ConfigError, RecordError
-from core.files import Writer, atomic_write_all, atomic_write_json, csv_text, json_bytes, read_json, text_bytes, \
-    torch_bytes, torch_load
-from core.events import EpochEnded
-from core import schema
-
-try:
-    import fcntl
-except ImportError:  # Windows: no flock; liveness cannot be told there (is_live answers None)
-    fcntl = None  # type: ignore[assignment]
-
-if TYPE_CHECKING:
-    import torch
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import EpochEnded
+from fmtui.core.errors import ConfigError, RecordError
+from fmtui.core.records import schema
+from fmtui.core.records.files import (
+    Writer,
+    atomic_write_all,
+    atomic_write_json,
+    csv_text,
+    json_bytes,
+    read_json,
+    text_bytes,
+    torch_bytes,
+    torch_load,
+)
 
 # torch is imported where checkpoints are read or written: listing and comparing runs (and the TUI's
 # first screen) should not wait for it.
 
-CHECKPOINT_FORMAT = "fmtui-checkpoint"
 STATE_FORMAT = "fmtui-training-state"
 FORMAT_VERSION = 1
 HISTORY_FIELDS = tuple(schema.HISTORY_FIELDS)  # metrics.csv's columns, in order
@@ -213,202 +211,3 @@ def new_summary(record: RunRecord, config: TrainConfig, started: datetime, devic
 
 
 # --- liveness: is a process writing this run now? -------------------------------------------------
-
-LOCK_NAME = "run.lock"
-
-
-class RunLock:
-    """The right to write one run directory, held by the process training it for as long as it runs.
-
-    An flock on ``<run>/run.lock``. The operating system drops it when the process ends, however it
-    ends (SIGKILL, a crash, a container stopped), so a lock that cannot be taken means a live writer
-    and one that can means none: no PID to outlive its process or to be reused (a container's PID 1
-    is alive to every process that asks). Holders write "PID HOST" into the file, for people.
-
-        with RunLock(run_dir):        # RecordError at once if another process holds it
-            ...write the record...
-    """
-
-    def __init__(self, run_dir: Path) -> None:
-        self.path = Path(run_dir) / LOCK_NAME
-        self._fd: int | None = None
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
-    def acquire(self) -> None:
-        if fcntl is None or self._fd is not None:
-            return
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise RecordError(f"cannot lock {self.path}: {exc.strerror or exc}.") from None
-        try:
-            # is_live() probes with a shared lock for a few microseconds: retry briefly rather than
-            # take a probe for a writer.
-            for _ in range(40):
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    time.sleep(0.025)
-            else:
-                holder = _holder(fd)
-                raise RecordError(f"{self.path.parent} is being written by another fmtui process{holder}; "
-                                  f"wait for it to end, or stop it first.")
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
-        except OSError as exc:
-            os.close(fd)
-            raise RecordError(f"cannot lock {self.path}: {exc.strerror or exc}.") from None
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor drops the lock
-            self._fd = None
-
-    def __enter__(self) -> RunLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
-
-
-def _holder(fd: int) -> str:
-    try:
-        pid, _, host = os.pread(fd, 200, 0).decode("utf-8", "replace").strip().partition(" ")
-    except OSError:
-        return ""
-    return f" (process {pid} on {host})" if pid.isascii() and pid.isdecimal() and host else ""
-
-
-def lock_holder(run_dir: Path) -> str:
-    """" (process PID on HOST)" as the lock's last holder wrote it, for messages; empty if unknown."""
-    try:
-        fd = os.open(Path(run_dir) / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return ""
-    try:
-        return _holder(fd)
-    finally:
-        os.close(fd)
-
-
-def is_live(run_dir: Path) -> bool | None:
-    """Whether a process holds the run's lock now: True or False, None where it cannot be told (no
-    flock on this system, or the lock file cannot be opened). A run with no lock file has no writer."""
-    if fcntl is None:
-        return None
-    try:
-        fd = os.open(Path(run_dir) / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    except OSError:
-        return None
-    finally:
-        os.close(fd)  # also drops the probe's shared lock
-
-
-def effective_status(summary: dict[str, Any], run_dir: Path) -> str:
-    """The recorded status, corrected by the run's lock: a run whose lock is held is running whatever its
-    summary says (a resume loading its data), and a 'running' run whose lock is free was killed. A
-    record written on another machine says so rather than guess (its lock may not be visible here)."""
-    status = summary.get("status", "unknown")
-    live = is_live(run_dir)
-    if live:
-        return "running"
-    if status != "running" or live is None:
-        return status
-    host = summary.get("host")
-    if isinstance(host, str) and host and host != socket.gethostname():
-        return f"running on {host}"
-    return "killed"
-
-
-def current_summary(record: RunRecord) -> dict[str, Any]:
-    """A run's summary with its effective status (running, killed, ...); RecordError if unreadable."""
-    summary = record.read_summary()
-    return {**summary, "status": effective_status(summary, record.path)}
-
-
-def run_summary(record: RunRecord) -> dict[str, Any]:
-    """As current_summary, but an unreadable record is listed as such: status 'unreadable', with why."""
-    try:
-        return current_summary(record)
-    except RecordError as exc:
-        return {"status": "unreadable", "error": str(exc)}
-
-
-def list_runs(runs_dir: Path) -> list[RunRecord]:
-    """Run directories under ``runs_dir`` (those holding a summary.json), oldest first."""
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        raise RecordError(f"the runs directory {runs_dir} does not exist; pass the one your runs went to "
-                          f"with --runs-dir.")
-    return sorted((RunRecord(p) for p in runs_dir.iterdir() if (p / "summary.json").is_file()),
-                  key=lambda r: r.run_id)
-
-
-def open_run(path: Path) -> RunRecord:
-    """A run directory named by a person; the error says what is wrong with it."""
-    record = RunRecord(Path(path))
-    if not record.path.is_dir():
-        raise RecordError(f"{path}: no such run directory.")
-    if not record.summary_path.is_file():
-        raise RecordError(f"{path}: not an fmtui run directory (it has no summary.json).")
-    return record
-
-
-# --- checkpoints ---------------------------------------------------------------------------------
-
-def make_checkpoint(config: TrainConfig, state_dict: dict[str, torch.Tensor], epoch: int,
-                    val_loss: float, val_accuracy: float) -> dict[str, Any]:
-    return {"format": CHECKPOINT_FORMAT, "version": FORMAT_VERSION, "config": config.to_dict(),
-            "model": {k: v.detach().cpu() for k, v in state_dict.items()},
-            "epoch": epoch, "val_loss": val_loss, "val_accuracy": val_accuracy}
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    path: Path
-    config: TrainConfig
-    state_dict: dict[str, torch.Tensor]
-    epoch: int
-
-
-CHECKPOINT_HINT = "Each run directory holds its best.pt; `fmtui runs` lists the runs."
-
-
-def load_checkpoint(path: Path) -> Checkpoint:
-    """Read a ``best.pt`` (or a run directory holding one), checking that it is fmtui's."""
-    path = Path(path)
-    if path.is_dir():
-        path = RunRecord(path).best_path
-    raw = torch_load(path, "checkpoint", CHECKPOINT_HINT)
-    if raw.get("format") != CHECKPOINT_FORMAT or not isinstance(raw.get("model"), dict):
-        raise RecordError(f"{path} is not an fmtui checkpoint. {CHECKPOINT_HINT}")
-    if raw.get("version") != FORMAT_VERSION:
-        raise RecordError(f"{path} was written by an incompatible fmtui (checkpoint version "
-                          f"{raw.get('version')!r:.20}, this fmtui reads {FORMAT_VERSION}).")
-    schema.check_fields(raw, {"epoch": schema.EPOCH}, str(path))
-    schema.check_tensors(raw["model"], str(path))
-    if not isinstance(raw.get("config"), dict):
-        raise RecordError(f"{path} is unreadable: its config is not the object fmtui writes.")
-    try:
-        config = TrainConfig.from_dict(raw["config"], f"{path} (config)")
-    except ConfigError as exc:
-        raise RecordError(f"{exc} The checkpoint does not match this fmtui.") from None
-    return Checkpoint(path, config, raw["model"], raw["epoch"])

@@ -17,7 +17,7 @@ from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 
-from tui.confusion_table import SHORT_NAMES
+from fmtui.tui.render.confusion_table import SHORT_NAMES
 
 HALF_BLOCK = "▀"
 GREYS = (16, *range(232, 256), 231)  # 26 palette entries from black to white

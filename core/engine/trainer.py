@@ -13,7 +13,7 @@ last complete epoch. A second interrupt (``hurry``) also abandons a validation i
 way the record is written whole before the run ends, and a run interrupted before its record was
 begun (while its data loaded) leaves none.
 
-The run directory's lock (core.records.RunLock) is held from before the data loads (a resume) or
+The run directory's lock (fmtui.core.records.lock.RunLock) is held from before the data loads (a resume) or
 from the directory's creation (a new run) until the record is final.
 """
 
@@ -30,22 +30,63 @@ from pathlib import Path
 
 import torch
 
-from core.config import TrainConfig
-from core.control import Control
-from core.data import (CLASS_NAMES, FashionMNIST, Splits, default_data_dir, load_fashion_mnist, make_splits,
-                       shared_pixels)
-from core.errors import FmtuiError
-from core.evaluation import TestResult, evaluate_checkpoint, evaluated_event
-from core.events import (BatchEnded, DataLoaded, Diverged, EarlyStopped, EpochEnded, Event, EventBus,
-                         Paused, Resumed, RunFailed, RunFinished, RunStarted, StopRequested, Subscriber, TestStarted)
-from core.live import ControlServer, EventLog
-from core.loop import (Abandoned, check_compiler, evaluate, make_ema, make_optimizer, make_scheduler,
-                       resolve_device, train_one_epoch)
-from core.metrics import classification_report
-from core.models import build_model, count_parameters, model_spec
-from core.records import RunLock, RunRecord, load_checkpoint, make_checkpoint, new_summary
-from core.state import (Progress, RESUMABLE, check_matches, finished_training, restore, resume_config,
-                        snapshot, summary_fields)
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.data.fashion_mnist import (
+    CLASS_NAMES,
+    FashionMNIST,
+    Splits,
+    default_data_dir,
+    load_fashion_mnist,
+    make_splits,
+    shared_pixels,
+)
+from fmtui.core.engine.evaluation import TestResult, evaluate_checkpoint, evaluated_event
+from fmtui.core.engine.events import (
+    BatchEnded,
+    DataLoaded,
+    Diverged,
+    EarlyStopped,
+    EpochEnded,
+    Event,
+    EventBus,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StopRequested,
+    Subscriber,
+    TestStarted,
+)
+from fmtui.core.engine.loop import (
+    Abandoned,
+    check_compiler,
+    evaluate,
+    make_ema,
+    make_optimizer,
+    make_scheduler,
+    resolve_device,
+    train_one_epoch,
+)
+from fmtui.core.engine.metrics import classification_report
+from fmtui.core.engine.requests import Control
+from fmtui.core.engine.resume import (
+    RESUMABLE,
+    Progress,
+    check_matches,
+    finished_training,
+    restore,
+    resume_config,
+    snapshot,
+    summary_fields,
+)
+from fmtui.core.errors import FmtuiError
+from fmtui.core.live.control_socket import ControlServer
+from fmtui.core.live.event_log import EventLog
+from fmtui.core.models import build_model, count_parameters, model_spec
+from fmtui.core.records.checkpoints import load_checkpoint, make_checkpoint
+from fmtui.core.records.lock import RunLock
+from fmtui.core.records.run_dir import RunRecord, new_summary
 
 __all__ = ["Outcome", "RESUMABLE", "Trainer", "resume_config"]
 
@@ -219,7 +260,7 @@ class Trainer:
                 forward, splits.train, optimizer, scheduler, config=config, device=device,
                 channels_last=spec.channels_last, generator=generator, ema=ema,
                 at_batch_boundary=self._at_batch_boundary,
-                on_progress=lambda b, n, loss, images, secs: self._report_batch(
+                on_progress=lambda b, n, loss, images, secs, epoch=epoch: self._report_batch(
                     epoch, b, n, loss, images, secs, progress, steps_per_epoch))
             if result.diverged:
                 self._emit(Diverged(epoch, self._batch, result.loss))

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import threading
 
-from core.errors import FmtuiError
+from fmtui.core.errors import FmtuiError
 
 
 class Control:
     """Requests from other threads (pause, stop, hurry, fail), honoured at batch boundaries.
 
     Never called from a signal handler (which could interrupt a call here on its own thread and wait
-    for a lock that thread holds): signals reach it through tui.signals' relay thread."""
+    for a lock that thread holds): signals reach it through fmtui.tui.cli.signals' relay thread."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -206,7 +206,7 @@ def event_kinds() -> dict[str, type[Event]]:
 
 
 def event_from_dict(data: Any) -> Event | None:
-    """The inverse of ``Event.to_dict``, for events read back from a file (core.live): None for an
+    """The inverse of ``Event.to_dict``, for events read back from a file (fmtui.core.live): None for an
     unknown kind or a dict that does not fit its class. Unknown fields are ignored and missing ones
     with defaults filled, so a log written by a slightly newer or older fmtui still reads."""
     if not isinstance(data, dict):

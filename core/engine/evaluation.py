@@ -9,13 +9,13 @@ from typing import Any
 
 import torch
 
-from core.data import CLASS_NAMES, Split
-from core.errors import RecordError
-from core.events import Evaluated
-from core.loop import Evaluation, evaluate
-from core.metrics import Report, classification_report
-from core.models import build_model, model_spec
-from core.records import Checkpoint
+from fmtui.core.data.fashion_mnist import CLASS_NAMES, Split
+from fmtui.core.engine.events import Evaluated
+from fmtui.core.engine.loop import Evaluation, evaluate
+from fmtui.core.engine.metrics import Report, classification_report
+from fmtui.core.errors import RecordError
+from fmtui.core.models import build_model, model_spec
+from fmtui.core.records.checkpoints import Checkpoint
 
 
 def _misfit(expected: dict[str, torch.Tensor], found: dict[str, Any]) -> str:
@@ -32,7 +32,7 @@ def _misfit(expected: dict[str, torch.Tensor], found: dict[str, Any]) -> str:
 def evaluate_checkpoint(checkpoint: Checkpoint, split: Split, device: torch.device,
                         keep_going: Callable[[], bool] = lambda: True) -> Evaluation:
     """Load the checkpoint's weights into the model its config names and evaluate them on ``split``
-    (``keep_going``: as for core.loop.evaluate)."""
+    (``keep_going``: as for fmtui.core.engine.loop.evaluate)."""
     config = checkpoint.config
     spec = model_spec(config.model)
     model = build_model(config)

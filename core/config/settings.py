@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import difflib
 import math
-import sys
 import tomllib
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any, Callable
 
-from core.errors import ConfigError
-from core.models import model_names
+from fmtui.core.errors import ConfigError
+from fmtui.core.models import model_names
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 
@@ -147,7 +145,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any], where: str) -> TrainConfig:
         """Build a config from a mapping (a preset file, a record), rejecting anything unusable."""
-        return _build(cls(), values, lambda key: f"{where}: {key}")
+        return config_from(cls(), values, lambda key: f"{where}: {key}")
 
 
 # Names people reach for out of habit (other tools' spellings), and the setting they mean.
@@ -156,7 +154,7 @@ _ALIASES = {"learning_rate": "lr", "epoch": "epochs", "batch": "batch_size", "bs
             "architecture": "model", "smoothing": "label_smoothing", "early_stopping": "patience"}
 
 
-def _build(base: TrainConfig, values: dict[str, Any], name: Callable[[str], str]) -> TrainConfig:
+def config_from(base: TrainConfig, values: dict[str, Any], name: Callable[[str], str]) -> TrainConfig:
     known = {f.name: f for f in fields(TrainConfig)}
     hints = typing.get_type_hints(TrainConfig)
     checked = {}
@@ -213,94 +211,6 @@ def describe_settings() -> list[tuple[str, Any, str]]:
 
 # --- presets -------------------------------------------------------------------------------------
 
-def presets_dir() -> Path:
-    """Where the preset files live: the source tree, or the data files of an installed package."""
-    in_tree = Path(__file__).resolve().parent.parent / "presets"
-    if in_tree.is_dir():
-        return in_tree
-    return Path(sys.prefix) / "share" / "fmtui" / "presets"
-
-
-def preset_names() -> list[str]:
-    return sorted(p.stem for p in presets_dir().glob("*.toml"))
-
-
-def preset_path(name: str) -> Path:
-    """The file for a preset name, or the path itself when given a .toml file."""
-    if name.endswith(".toml") or "/" in name:
-        path = Path(name)
-        if not path.is_file():
-            raise ConfigError(f"preset file {path} does not exist.")
-        return path
-    path = presets_dir() / f"{name}.toml"
-    if not path.is_file():
-        names = preset_names()
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(f"unknown preset '{name}'.{hint} Available presets: {', '.join(names) or 'none'} "
-                          f"(in {presets_dir()}); `fmtui presets` describes them.")
-    return path
-
-
-# What a preset file may hold besides settings: facts measured with it, shown in the menu and
-# `fmtui presets` (parameters is checked against the built model by the tests).
-MEASURED_KEYS = {"parameters": int, "cpu": str, "gpu": str}
-
-
-@dataclass(frozen=True)
-class PresetInfo:
-    """A preset file as the menu and `fmtui presets` list it; ``config`` is None when the file is unusable."""
-
-    name: str
-    config: TrainConfig | None
-    measured: dict[str, Any] = field(default_factory=dict)
-    problem: str = ""
-
-
-def read_preset(name: str) -> PresetInfo:
-    """Read a preset by name (or .toml path): its validated config and its [measured] table."""
-    path = preset_path(name)
-    try:
-        values = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the file or pick another preset.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc}).") from None
-    measured = values.pop("measured", {})
-    if not isinstance(measured, dict):
-        raise ConfigError(f"{path}: measured: must be a table ([measured]) of {', '.join(MEASURED_KEYS)}.")
-    for key, value in measured.items():
-        kind = MEASURED_KEYS.get(key)
-        if kind is None or not isinstance(value, kind) or isinstance(value, bool):
-            raise ConfigError(f"{path}: [measured] {key}: expected one of {', '.join(MEASURED_KEYS)} "
-                              f"(parameters a whole number, cpu and gpu text).")
-    for key, value in values.items():
-        if isinstance(value, dict):
-            raise ConfigError(f"{path}: [{key}]: presets are flat; put settings at the top level.")
-    if "preset" in values:
-        raise ConfigError(f"{path}: preset: the preset name comes from the file name; remove this key.")
-    config = _build(TrainConfig.from_dict(values, str(path)), {"preset": path.stem},
-                    lambda key: f"{path}: the file name")
-    return PresetInfo(path.stem, config, measured)
-
-
-def load_preset(name: str) -> TrainConfig:
-    """Read a preset by name (or .toml path) into a validated config."""
-    return read_preset(name).config
-
-
-def all_presets(device: str | None = None) -> list[PresetInfo]:
-    """Every preset file, with ``device`` applied; a file that cannot be used is listed with its problem."""
-    infos = []
-    for name in preset_names():
-        try:
-            info = read_preset(name)
-            infos.append(replace(info, config=with_overrides(info.config, {"device": device})))
-        except ConfigError as exc:
-            infos.append(PresetInfo(name, None, problem=str(exc)))
-    return infos
-
-
 def flag_name(key: str) -> str:
     return "--" + key.replace("_", "-")
 
@@ -309,7 +219,7 @@ def with_overrides(config: TrainConfig, overrides: dict[str, Any],
                    label: Callable[[str], str] = flag_name) -> TrainConfig:
     """Apply command-line values (None means 'not given'); errors name the flag via ``label``."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    return _build(config, given, label)
+    return config_from(config, given, label)
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -323,4 +233,3 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     except tomllib.TOMLDecodeError:
         value = raw.strip()
     return key, value
-

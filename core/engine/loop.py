@@ -1,7 +1,7 @@
 """The training loop itself: one epoch of training, one pass of evaluation, and their parts.
 
 Kept free of threads, records and events so it reads top to bottom like a tutorial loop; the
-``Trainer`` (core.training) wraps it with control, reporting and persistence.
+``Trainer`` (fmtui.core.engine.trainer) wraps it with control, reporting and persistence.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LRScheduler, OneCycleLR, StepLR
 from torch.optim.swa_utils import AveragedModel
 
-from core.augment import Augment
-from core.config import TrainConfig
-from core.data import Split, batches, normalize
-from core.errors import ConfigError, DeviceError
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.data.augment import Augment
+from fmtui.core.data.fashion_mnist import Split, batches, normalize
+from fmtui.core.errors import ConfigError, DeviceError
 
 EVAL_BATCH_SIZE = 1000
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports (about ten a second)

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import TrialState
 
-from core.files import atomic_write_text
-from core.search import apply, preset_text
+from fmtui.core.records.files import atomic_write_text
+from fmtui.core.sweep.space import apply, preset_text
 
 if TYPE_CHECKING:
-    from core.sweep import Plan
+    from fmtui.core.sweep.space import Plan
 
 TARGET_ATTR = "fmtui_trials"  # the study attribute holding --trials, for --watch
 STATE_NAMES = {TrialState.RUNNING: "running", TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned",

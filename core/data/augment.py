@@ -2,7 +2,8 @@
 then random erasing.
 
 Flip, translation and rotation compose into one affine map per image, applied to the batch by a
-single ``grid_sample``; erasing is one mask over the batch. The random numbers come from the run's own generator, so a seeded run
+single ``grid_sample``; erasing is one mask over the batch. The random numbers come from the run's own
+generator, so a seeded run
 augments the same way every time (and again after a resume).
 """
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from core.errors import RecordError
+from fmtui.core.errors import RecordError
 
 Writer = Callable[[IO[bytes]], None]
 

@@ -1,11 +1,13 @@
-"""Classification metrics, computed with scikit-learn from labels and predictions."""
+"""Classification metrics, computed with scikit-learn from labels and predictions.
+
+scikit-learn is imported where a report is computed, not with this module: the monitor's widgets use
+the small helpers below, and its first screen should not wait a second for scikit-learn."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class Report:
 
 
 def classification_report(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> Report:
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
     classes = np.arange(num_classes)
     confusion = confusion_matrix(labels, predictions, labels=classes)
     precision, recall, f1, _ = precision_recall_fscore_support(

@@ -13,9 +13,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from core.config import TrainConfig, with_overrides
-from core.errors import RecordError
-from core.records import FORMAT_VERSION, STATE_FORMAT, RunRecord, effective_status, lock_holder
+from fmtui.core.config.settings import TrainConfig, with_overrides
+from fmtui.core.errors import RecordError
+from fmtui.core.records.listing import effective_status
+from fmtui.core.records.lock import lock_holder
+from fmtui.core.records.run_dir import FORMAT_VERSION, STATE_FORMAT, RunRecord
 
 RESUMABLE = ("interrupted", "stopped", "failed", "killed")
 

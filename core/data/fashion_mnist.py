@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from core.errors import ConfigError, DataError
+from fmtui.core.errors import ConfigError, DataError
 
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.errors import RecordError
+from fmtui.core.errors import RecordError
 
 STATUSES = ("running", "finished", "stopped", "pruned", "interrupted", "diverged", "failed")
 

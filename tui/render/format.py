@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from core.config import PresetInfo
+    from fmtui.core.config.presets import PresetInfo
 
 
 def percent(fraction: float | None, digits: int = 2) -> str:

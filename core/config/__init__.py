@@ -1,0 +1,1 @@
+"""Settings: ``TrainConfig`` with a reason beside each field, its overrides, and the preset files."""

@@ -1,0 +1,1 @@
+"""The data: FashionMNIST from checked IDX files, its splits, and augmentation."""

@@ -1,0 +1,62 @@
+"""Checkpoints: best.pt (the best weights by validation loss, with their config), as written and as
+read back and checked. torch is imported only where a checkpoint is read, so listing runs need not wait
+for it.
+"""
+
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fmtui.core.config.settings import TrainConfig
+from fmtui.core.errors import ConfigError, RecordError
+from fmtui.core.records import schema
+from fmtui.core.records.run_dir import FORMAT_VERSION, RunRecord
+
+if TYPE_CHECKING:
+    import torch
+from fmtui.core.records.files import (
+    torch_load,
+)
+
+CHECKPOINT_FORMAT = "fmtui-checkpoint"
+def make_checkpoint(config: TrainConfig, state_dict: dict[str, torch.Tensor], epoch: int,
+                    val_loss: float, val_accuracy: float) -> dict[str, Any]:
+    return {"format": CHECKPOINT_FORMAT, "version": FORMAT_VERSION, "config": config.to_dict(),
+            "model": {k: v.detach().cpu() for k, v in state_dict.items()},
+            "epoch": epoch, "val_loss": val_loss, "val_accuracy": val_accuracy}
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    path: Path
+    config: TrainConfig
+    state_dict: dict[str, torch.Tensor]
+    epoch: int
+
+
+CHECKPOINT_HINT = "Each run directory holds its best.pt; `fmtui runs` lists the runs."
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    """Read a ``best.pt`` (or a run directory holding one), checking that it is fmtui's."""
+    path = Path(path)
+    if path.is_dir():
+        path = RunRecord(path).best_path
+    raw = torch_load(path, "checkpoint", CHECKPOINT_HINT)
+    if raw.get("format") != CHECKPOINT_FORMAT or not isinstance(raw.get("model"), dict):
+        raise RecordError(f"{path} is not an fmtui checkpoint. {CHECKPOINT_HINT}")
+    if raw.get("version") != FORMAT_VERSION:
+        raise RecordError(f"{path} was written by an incompatible fmtui (checkpoint version "
+                          f"{raw.get('version')!r:.20}, this fmtui reads {FORMAT_VERSION}).")
+    schema.check_fields(raw, {"epoch": schema.EPOCH}, str(path))
+    schema.check_tensors(raw["model"], str(path))
+    if not isinstance(raw.get("config"), dict):
+        raise RecordError(f"{path} is unreadable: its config is not the object fmtui writes.")
+    try:
+        config = TrainConfig.from_dict(raw["config"], f"{path} (config)")
+    except ConfigError as exc:
+        raise RecordError(f"{exc} The checkpoint does not match this fmtui.") from None
+    return Checkpoint(path, config, raw["model"], raw["epoch"])

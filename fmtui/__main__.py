@@ -1,0 +1,5 @@
+"""`python -m fmtui`: the same as the `fmtui` command."""
+
+from fmtui.tui.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The presets fmtui ships: one TOML file each, read with importlib.resources (``fmtui.core.config.presets``)."""
