@@ -29,8 +29,22 @@ def test_shipped_presets_load_and_describe_themselves():
 
 
 def test_every_setting_says_why_it_exists():
-    """Each config field carries its reason, shown to people who read presets."""
-    assert all(doc for _, _, doc in describe_settings())
+    """`fmtui presets --settings` lists every setting with its default and its own reason: a sentence of
+    several words that is not another setting's and does more than repeat the name."""
+    from tests.test_cli import invoke
+
+    settings = describe_settings()
+    reasons = [why for _, _, why in settings]
+    assert len(set(reasons)) == len(reasons), "two settings share one reason"
+    for name, _, why in settings:
+        words = why.replace("_", " ").split()
+        assert len(words) >= 4 and why.rstrip(")").endswith("."), (name, why)
+        assert why.lower().rstrip(".") != name.replace("_", " "), name
+    result = invoke("presets", "--settings")
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())  # the table wraps long reasons
+    for name, _, why in settings:
+        assert f"{name} " in flat and " ".join(why.split()) in flat, name
 
 
 @pytest.mark.parametrize("text, fragment", [

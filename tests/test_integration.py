@@ -26,11 +26,17 @@ def test_linear_one_epoch_on_the_full_training_set(tmp_path):
     assert outcome.test_accuracy >= 0.80, f"test accuracy {outcome.test_accuracy:.2%}"
 
 
-def test_tinyvgg_briefly_on_a_subset(tmp_path):
-    """Three short epochs of the tinyvgg preset on 6,000 images already score well on the full test split."""
-    config = replace(load_preset("tinyvgg"), epochs=3, train_subset=6000, val_size=1000, device="cpu")
-    outcome, _ = run_trainer(config, REAL_DATA, tmp_path)
-    assert outcome.status == "finished"
-    assert outcome.test_accuracy >= 0.80, f"test accuracy {outcome.test_accuracy:.2%}"
+def test_tinyvgg_beats_the_linear_model_on_the_same_subset(tmp_path):
+    """The article's point at small scale: three epochs on the same 6,000 images, and the CNN scores well
+    above the linear model on the full test split (measured: 83.1% against 78.2%)."""
+    def briefly(name: str):
+        config = replace(load_preset(name), epochs=3, train_subset=6000, val_size=1000, device="cpu")
+        return run_trainer(config, REAL_DATA, tmp_path / name)[0]
+
+    linear, outcome = briefly("linear"), briefly("tinyvgg")
+    assert linear.status == outcome.status == "finished"
+    margin = outcome.test_accuracy - linear.test_accuracy
+    assert margin >= 0.03, f"tinyvgg {outcome.test_accuracy:.2%} against linear {linear.test_accuracy:.2%}"
+    assert outcome.test_accuracy >= 0.82, f"test accuracy {outcome.test_accuracy:.2%}"
     summary = RunRecord(outcome.run_dir).read_summary()
     assert summary["test_accuracy"] == outcome.test_accuracy and summary["epochs"] == 3
