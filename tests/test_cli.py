@@ -170,3 +170,16 @@ def test_runs_lists_past_runs_and_compare_shows_them_side_by_side(preset_file, t
     assert missing.exit_code == 2 and "no such run directory" in missing.stderr
     empty = invoke("runs", "--runs-dir", tmp_path / "elsewhere")
     assert empty.exit_code == 2 and "--runs-dir" in empty.stderr
+
+
+def test_help_lists_every_command_in_the_order_people_use_them_uncut():
+    """`fmtui --help` at 80 columns starts with train, ends with the live-run controls, and gives each command
+    its whole line; a command registered without a line in the table fails here."""
+    from fmtui.tui.cli.app import COMMANDS, app
+
+    result = CliRunner().invoke(app, ["--help"], prog_name="fmtui", env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    listed = result.output.split("Commands:")[1]
+    rows = [line.split()[0] for line in listed.splitlines() if line.startswith("  ") and line[2] != " "]
+    assert rows == list(COMMANDS), "every command is in the table, in its order"
+    assert "..." not in listed and all(line in " ".join(listed.split()) for line in COMMANDS.values())

@@ -12,12 +12,43 @@ from typing import Annotated, Optional
 
 import typer
 from rich.text import Text
+from typer.core import TyperGroup
 
 from fmtui.core.errors import FmtuiError
 from fmtui.tui.cli import exits
 from fmtui.tui.cli.streams import CLOSED_ERRNOS, EXIT_CLOSED, console, discard
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+# The commands in the order a person meets them, each with the line `fmtui --help` gives it (Click would
+# otherwise cut each command's docstring to fit). A new command adds its line here.
+COMMANDS = {
+    "train": "Train one run without the monitor; --json prints its events.",
+    "sweep": "Search settings with Optuna: many runs, hopeless ones pruned.",
+    "runs": "List past runs: status, epochs, accuracies.",
+    "compare": "Show runs side by side, with their accuracy curves.",
+    "eval": "Test a run's best weights: accuracy, confusion matrix, mistakes.",
+    "presets": "List the presets; --settings lists every setting and why.",
+    "attach": "Watch and steer a run started elsewhere, in the monitor.",
+    "pause": "Pause a live run at its next batch.",
+    "resume": "Resume a paused live run.",
+    "stop": "Stop a live run early; it still tests its best weights.",
+}
+
+
+class _Commands(TyperGroup):
+    """Lists the commands in COMMANDS' order, with COMMANDS' lines."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        order = list(COMMANDS)
+        return sorted(super().list_commands(ctx), key=lambda n: order.index(n) if n in order else len(order))
+
+    def get_command(self, ctx: typer.Context, cmd_name: str):  # type: ignore[no-untyped-def]
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and cmd_name in COMMANDS:
+            command.short_help = COMMANDS[cmd_name]
+        return command
+
+
+app = typer.Typer(cls=_Commands, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Train FashionMNIST classifiers and watch them learn, in the terminal.")
 
