@@ -20,7 +20,7 @@ def history_row(epoch: int) -> dict[str, Any]:
 
 
 def good_summary(record: RunRecord, config: TrainConfig = CONFIG, **changes: Any) -> dict[str, Any]:
-    summary = new_summary(record, config, datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "cpu", 7850)
+    summary = new_summary(record, config, datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "cpu", 7850).to_json()
     summary.update(status="finished", epochs=2, best_epoch=2, best_val_accuracy=0.82, best_val_loss=0.2,
                    test_accuracy=0.81, test_loss=0.3, ended_at="2026-01-02T03:05:00+00:00", duration_seconds=3.0)
     summary.update(changes)

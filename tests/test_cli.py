@@ -36,7 +36,7 @@ def test_train_json_prints_one_event_per_line_ending_with_test_accuracy(preset_f
     assert lines[0]["event"] == "run_started" and all("event" in line for line in lines)
     assert lines[-1]["event"] == "run_finished" and 0.9 < lines[-1]["test_accuracy"] <= 1
     summary = RunRecord(Path(lines[-1]["run_dir"])).read_summary()
-    assert summary["test_accuracy"] == lines[-1]["test_accuracy"]
+    assert summary.test_accuracy == lines[-1]["test_accuracy"]
 
 
 def test_train_without_a_terminal_prints_a_line_per_epoch(preset_file, tiny_data, tmp_path):
@@ -58,10 +58,10 @@ def test_eval_prints_the_same_test_accuracy_as_the_summary(preset_file, tiny_dat
     summary = RunRecord(run_dir).read_summary()
     shown = invoke("eval", run_dir / "best.pt", "--data-dir", tiny_data)
     assert shown.exit_code == 0, shown.output
-    assert f"test accuracy {summary['test_accuracy'] * 100:.2f}%" in shown.stdout
+    assert f"test accuracy {summary.test_accuracy * 100:.2f}%" in shown.stdout
     assert "Sneaker" in shown.stdout and "recall" in shown.stdout
     as_json = json.loads(invoke("eval", run_dir, "--data-dir", tiny_data, "--json").stdout)
-    assert as_json["test_accuracy"] == summary["test_accuracy"]
+    assert as_json["test_accuracy"] == summary.test_accuracy
 
 
 def test_presets_lists_names_and_descriptions():

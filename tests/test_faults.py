@@ -19,6 +19,7 @@ import torch
 from fmtui.core.engine.events import BatchEnded, EpochEnded, RunStarted
 from fmtui.core.engine.trainer import Trainer, resume_config
 from fmtui.core.records.checkpoints import load_checkpoint
+from fmtui.core.records.files import atomic_write_json
 from fmtui.core.records.listing import effective_status
 from fmtui.core.records.run_dir import RunRecord
 from tests.helpers import run_trainer, tiny_preset
@@ -46,12 +47,12 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tiny_config, tiny_
     assert interrupted.status == "interrupted"
     record = RunRecord(interrupted.run_dir)
     summary = record.read_summary()
-    assert summary["status"] == "interrupted" and 1 <= summary["epochs"] < 4, "stopped before the end"
-    assert summary["test_accuracy"] is None and record.state_path.exists()
+    assert summary.status == "interrupted" and 1 <= summary.epochs < 4, "stopped before the end"
+    assert summary.test_accuracy is None and record.state_path.exists()
 
     resumed, events = run_trainer(resume_config(record), tiny_data, tmp_path / "unused", resume=record)
     started = [e for e in events if isinstance(e, RunStarted)][0]
-    assert started.first_epoch == summary["epochs"] + 1 and started.run_dir == str(record.path)
+    assert started.first_epoch == summary.epochs + 1 and started.run_dir == str(record.path)
     assert resumed.status == "finished" and resumed.run_dir == record.path
     assert _comparable(record.read_history()) == _comparable(RunRecord(straight.run_dir).read_history())
     assert resumed.test_accuracy == straight.test_accuracy
@@ -104,11 +105,11 @@ def test_signals_stop_headless_training_and_leave_a_resumable_record(tiny_data, 
     (run_dir,) = runs.iterdir()
     record = RunRecord(run_dir)
     summary = record.read_summary()
-    assert summary["status"] == "interrupted" and summary["epochs"] >= 1
+    assert summary.status == "interrupted" and summary.epochs >= 1
     assert record.state_path.exists() and record.best_path.exists()
     assert f"continue it with: fmtui train --resume {run_dir}" in err
     if signum == signal.SIGINT:  # and the run carries on where it stopped, in the same directory
-        epochs = summary["epochs"]
+        epochs = summary.epochs
         result = subprocess.run([sys.executable, "-m", "fmtui", "train", "--resume", run_dir, "--data-dir",
                                  tiny_data, "--epochs", "5"], cwd=ROOT, capture_output=True, text=True)
         assert result.returncode == 2 and "cannot be combined with --resume" in result.stderr
@@ -120,8 +121,8 @@ def test_signals_stop_headless_training_and_leave_a_resumable_record(tiny_data, 
         assert resumed.returncode == 130, err
         assert [p.name for p in runs.iterdir()] == [run_dir.name], "no new run directory"
         again = record.read_summary()
-        assert again["status"] == "interrupted" and again["epochs"] > epochs
-        assert [row["epoch"] for row in record.read_history()] == list(range(1, again["epochs"] + 1))
+        assert again.status == "interrupted" and again.epochs > epochs
+        assert [row["epoch"] for row in record.read_history()] == list(range(1, again.epochs + 1))
 
 
 # Made before forking: a forked child must not start torch's thread pool (OpenMP is not fork-safe),
@@ -135,7 +136,7 @@ def _write_versions_forever(run_dir: str) -> None:
     version = 0
     while True:
         version = 1 - version
-        record.write_summary({"version": version, "padding": "x" * 50_000})
+        atomic_write_json(record.summary_path, {"version": version, "padding": "x" * 50_000})
         record.write_history([{"epoch": e, "version": version, "train_loss": 0.1, "train_accuracy": 0.5,
                                "val_loss": 0.1, "val_accuracy": 0.5, "lr": 0.1, "seconds": 1.0,
                                "images_per_second": 1.0} for e in range(200)])
@@ -194,13 +195,13 @@ def test_a_killed_training_run_is_readable_and_resumable(tiny_data, tmp_path, sp
     (run_dir,) = runs.iterdir()
     record = RunRecord(run_dir)
     summary = record.read_summary()
-    assert summary["status"] == "running" and effective_status(summary, run_dir) == "killed"
+    assert summary.status == "running" and effective_status(summary, run_dir) == "killed"
     # Every file is whole and they agree, give or take the epoch being written when the kill landed
     # (an epoch's files are renamed into place one after another, the summary last).
     history = record.read_history()
     state_epoch = record.load_state()["progress"]["epoch"]
     assert [row["epoch"] for row in history] == list(range(1, len(history) + 1))
-    assert summary["epochs"] <= state_epoch <= len(history) <= state_epoch + 1
+    assert summary.epochs <= state_epoch <= len(history) <= state_epoch + 1
     assert 1 <= load_checkpoint(run_dir).epoch <= len(history)
     config = resume_config(record)
     assert config.epochs == 10_000

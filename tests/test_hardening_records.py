@@ -19,7 +19,8 @@ from fmtui.core.records.checkpoints import load_checkpoint
 from fmtui.core.records.listing import effective_status
 from fmtui.core.records.lock import RunLock, is_live
 from fmtui.core.records.run_dir import RunRecord
-from fmtui.core.records.schema import HISTORY_FIELDS, SUMMARY_FIELDS
+from fmtui.core.records.schema import HISTORY_FIELDS
+from fmtui.core.records.summary import SUMMARY_FIELDS
 from fmtui.tui.cli.commands.compare import compare_command
 from fmtui.tui.cli.commands.runs import list_runs_command
 from fmtui.tui.monitor.launch import make_app
@@ -81,7 +82,7 @@ def test_wrong_shaped_summaries_are_unreadable_everywhere_and_never_crash(tmp_pa
                     action()
             assert str(cells[2]) == "unreadable", (field, value)
         else:
-            assert record.read_summary()[field] == value
+            assert getattr(record.read_summary(), field) == value
             assert list_runs_command(runs) == 0 and compare_command([record.path, good.path]) == 0
             assert str(cells[2]) != "unreadable", (field, value)
     assert "unreadable" in capsys.readouterr().out
@@ -214,7 +215,7 @@ def test_the_run_lock_says_who_is_live_and_dies_with_its_process(tmp_path):
     assert oct((record.path / "run.lock").stat().st_mode & 0o777) == "0o600"
     with RunLock(record.path) as lock:
         assert lock.held and is_live(record.path)
-    elsewhere = {**summary, "host": "another-machine"}
+    elsewhere = replace(summary, host="another-machine")
     assert effective_status(elsewhere, record.path) == "running on another-machine"
 
 

@@ -91,13 +91,13 @@ def _whole(runs: Path, status: str = "interrupted") -> RunRecord | None:
     (run_dir,) = runs.iterdir()
     record = RunRecord(run_dir)
     summary = record.read_summary()
-    assert summary["status"] == status, summary
+    assert summary.status == status, summary
     assert not list(run_dir.glob(".*.tmp")) and is_live(run_dir) is False
-    assert len(record.read_history()) == summary["epochs"]
-    assert record.state_path.exists() == bool(summary["epochs"])
-    if summary["epochs"]:
-        assert record.load_state()["progress"]["epoch"] == summary["epochs"]
-        assert load_checkpoint(run_dir).epoch == summary["best_epoch"]
+    assert len(record.read_history()) == summary.epochs
+    assert record.state_path.exists() == bool(summary.epochs)
+    if summary.epochs:
+        assert record.load_state()["progress"]["epoch"] == summary.epochs
+        assert load_checkpoint(run_dir).epoch == summary.best_epoch
     return record
 
 
@@ -172,7 +172,7 @@ def test_two_signals_at_random_moments_exit_128_plus_n_with_a_whole_record(forks
         assert first != second or child.exitcode == 128 + first
         assert "Traceback" not in text and "terminate called" not in text, text
         record = _whole(runs)
-        if record is not None and record.read_summary()["epochs"]:
+        if record is not None and record.read_summary().epochs:
             resume_config(record)
 
 
@@ -195,7 +195,7 @@ def test_a_double_ctrl_c_in_a_real_process_with_stderr_closed_exits_130(preset, 
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130, out
-    assert _whole(runs).read_summary()["epochs"] >= 1
+    assert _whole(runs).read_summary().epochs >= 1
 
 
 def test_an_output_that_closes_or_fills_up_ends_the_run_with_its_record_whole(forkserver, preset, tiny_data,
@@ -224,13 +224,13 @@ def test_an_output_that_closes_or_fills_up_ends_the_run_with_its_record_whole(fo
     log = (tmp_path / "full.log").read_text()
     assert filled.exitcode == 2 and "Traceback" not in log, log
     assert "cannot write to standard output: No space left on device" in log
-    assert "No space left on device" in _whole(tmp_path / "full", "failed").read_summary()["error"]
+    assert "No space left on device" in _whole(tmp_path / "full", "failed").read_summary().error
 
     small.join(60)
     log = (tmp_path / "small.log").read_text()
     assert small.exitcode == 2 and "Traceback" not in log, log
     assert "cannot write" in log and "last.pt: File too large" in log
-    assert _whole(tmp_path / "small", "failed").read_summary()["epochs"] == 0
+    assert _whole(tmp_path / "small", "failed").read_summary().epochs == 0
 
 
 def test_a_full_disk_mid_run_leaves_the_record_as_the_last_epoch_left_it(tiny_config, tiny_data, tmp_path,
@@ -254,7 +254,7 @@ def test_a_full_disk_mid_run_leaves_the_record_as_the_last_epoch_left_it(tiny_co
     assert outcome.status == "failed" and outcome.user_error
     assert "last.pt: No space left on device" in outcome.error
     record = _whole(tmp_path / "runs", "failed")
-    assert record.read_summary()["epochs"] == 2 and record.read_summary()["error"] == outcome.error
+    assert record.read_summary().epochs == 2 and record.read_summary().error == outcome.error
 
 
 def test_a_signal_during_the_final_test_ends_the_run_interrupted_and_untested(forkserver, tmp_path):
@@ -275,7 +275,7 @@ def test_a_signal_during_the_final_test_ends_the_run_interrupted_and_untested(fo
     text = log.read_text()
     assert child.exitcode == 130 and "interrupted: test accuracy not evaluated, 1 epoch" in text, text
     record = _whole(runs)
-    assert record.read_summary()["test_accuracy"] is None and not record.confusion_path.exists()
+    assert record.read_summary().test_accuracy is None and not record.confusion_path.exists()
     outcome, events = run_trainer(resume_config(record), data, tmp_path / "unused", resume=record)
     assert outcome.status == "finished" and outcome.test_accuracy is not None
     assert not [e for e in events if isinstance(e, EpochEnded)] and record.confusion_path.exists()

@@ -39,4 +39,4 @@ def test_tinyvgg_beats_the_linear_model_on_the_same_subset(tmp_path):
     assert margin >= 0.03, f"tinyvgg {outcome.test_accuracy:.2%} against linear {linear.test_accuracy:.2%}"
     assert outcome.test_accuracy >= 0.82, f"test accuracy {outcome.test_accuracy:.2%}"
     summary = RunRecord(outcome.run_dir).read_summary()
-    assert summary["test_accuracy"] == outcome.test_accuracy and summary["epochs"] == 3
+    assert summary.test_accuracy == outcome.test_accuracy and summary.epochs == 3

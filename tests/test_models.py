@@ -76,7 +76,7 @@ def test_each_preset_trains_a_few_batches_on_tiny_data(info, tiny_data, runs_dir
     outcome, events = run_trainer(config, tiny_data, runs_dir)
     assert outcome.status == "finished", outcome.error
     assert outcome.test_accuracy is not None
-    assert RunRecord(outcome.run_dir).read_summary()["parameters"] == info.measured["parameters"]
+    assert RunRecord(outcome.run_dir).read_summary().parameters == info.measured["parameters"]
 
 
 def test_squeeze_and_excitation_is_a_setting():

@@ -66,7 +66,7 @@ def test_predictions_csv_agrees_with_the_confusion_matrix_and_the_summary(finish
     with record.confusion_path.open() as f:
         matrix = [[int(c) for c in row[1:]] for row in list(csv.reader(f))[1:]]
     assert counts.tolist() == matrix
-    assert np.trace(counts) / len(rows) == pytest.approx(record.read_summary()["test_accuracy"])
+    assert np.trace(counts) / len(rows) == pytest.approx(record.read_summary().test_accuracy)
 
 
 def test_json_lines_leave_the_images_out_and_keep_the_predictions(finished_run):

@@ -172,7 +172,7 @@ def test_a_clearly_worse_trial_is_pruned(tiny_data, tmp_path):
     absurd = rows[3]
     assert absurd["params"]["lr"] == 1000.0 and absurd["epochs"] < 40 and absurd["status"] == "pruned"
     summary = RunRecord(Path(absurd["run_dir"])).read_summary()
-    assert summary["status"] == "pruned" and summary["test_accuracy"] is None, "a pruned trial is not tested"
+    assert summary.status == "pruned" and summary.test_accuracy is None, "a pruned trial is not tested"
     listing = invoke("runs", "--runs-dir", runs)
     assert "pruned" in listing.stdout
 

@@ -96,7 +96,7 @@ def test_ctrl_c_leaves_the_study_consistent_and_the_same_command_finishes_it(tin
     states = [t.state for t in study.trials]
     assert optuna.trial.TrialState.RUNNING not in states and states.count(optuna.trial.TrialState.FAIL) == 1
     failed = next(t for t in study.trials if t.state == optuna.trial.TrialState.FAIL)
-    assert RunRecord(Path(failed.user_attrs["run_dir"])).read_summary()["status"] == "interrupted"
+    assert RunRecord(Path(failed.user_attrs["run_dir"])).read_summary().status == "interrupted"
 
     again = start([*args, "--json"], spawned)
     out, err = again.communicate(timeout=240)

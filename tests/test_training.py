@@ -8,13 +8,13 @@ from dataclasses import replace
 
 import torch
 
+from fmtui.core.engine.bus import EventBus
 from fmtui.core.engine.events import (
     BatchEnded,
     Diverged,
     EarlyStopped,
     EpochEnded,
     Evaluated,
-    EventBus,
     Paused,
     Resumed,
     RunFailed,
@@ -22,9 +22,7 @@ from fmtui.core.engine.events import (
     RunStarted,
     StopRequested,
 )
-from fmtui.core.engine.events import (
-    TestStarted as _TestStarted,  # the alias keeps pytest from collecting it as a test class
-)
+from fmtui.core.engine.events import TestStarted as _TestStarted  # keeps pytest from collecting it as a test class
 from fmtui.core.engine.trainer import Trainer
 from fmtui.core.models import SPECS, ModelSpec
 from fmtui.core.records.checkpoints import load_checkpoint
@@ -75,8 +73,8 @@ def test_record_round_trips_and_eval_matches_summary(tiny_config, tiny_data, run
     outcome, _ = run_trainer(tiny_config, tiny_data, runs_dir)
     record = RunRecord(outcome.run_dir)
     summary = record.read_summary()
-    assert summary["status"] == "finished" and summary["preset"] == "tiny" and summary["epochs"] == 3
-    assert summary["best_epoch"] in (1, 2, 3) and summary["test_accuracy"] == outcome.test_accuracy
+    assert summary.status == "finished" and summary.preset == "tiny" and summary.epochs == 3
+    assert summary.best_epoch in (1, 2, 3) and summary.test_accuracy == outcome.test_accuracy
     assert record.read_config() == tiny_config
     history = record.read_history()
     assert [row["epoch"] for row in history] == [1, 2, 3]
@@ -84,7 +82,7 @@ def test_record_round_trips_and_eval_matches_summary(tiny_config, tiny_data, run
     confusion = record.confusion_path.read_text().splitlines()
     assert len(confusion) == 11 and confusion[1].startswith("T-shirt/top,")
     checkpoint = load_checkpoint(outcome.run_dir)
-    assert checkpoint.config == tiny_config and checkpoint.epoch == summary["best_epoch"]
+    assert checkpoint.config == tiny_config and checkpoint.epoch == summary.best_epoch
     assert not list(outcome.run_dir.glob(".*.tmp")), "no temporary files are left behind"
 
 
@@ -124,7 +122,7 @@ def test_pause_resume_and_stop_from_another_thread(tiny_config, tiny_data, runs_
     assert events[-1].epochs_completed < 200
     assert events[-1].test_accuracy is not None, "a stopped run is still evaluated on the test split"
     summary = RunRecord(outcome.run_dir).read_summary()
-    assert summary["status"] == "stopped" and summary["test_accuracy"] == events[-1].test_accuracy
+    assert summary.status == "stopped" and summary.test_accuracy == events[-1].test_accuracy
 
 
 def test_stop_while_paused_ends_the_run(tiny_config, tiny_data, runs_dir):
@@ -152,7 +150,7 @@ def test_early_stopping_on_validation_loss(tiny_config, tmp_path, runs_dir):
     assert stopped[0].epoch - stopped[0].best_epoch == 2
     assert outcome.status == "finished"
     summary = RunRecord(outcome.run_dir).read_summary()
-    assert summary["best_epoch"] == stopped[0].best_epoch and summary["epochs"] == stopped[0].epoch
+    assert summary.best_epoch == stopped[0].best_epoch and summary.epochs == stopped[0].epoch
 
 
 class _Exploding(torch.nn.Module):
@@ -179,9 +177,9 @@ def test_divergence_ends_the_run_and_keeps_the_best_checkpoint(tiny_config, tiny
     diverged = [e for e in events if isinstance(e, Diverged)]
     assert len(diverged) == 1 and diverged[0].epoch == 2
     summary = RunRecord(outcome.run_dir).read_summary()
-    assert summary["status"] == "diverged" and summary["best_epoch"] == 1 and summary["epochs"] == 1
+    assert summary.status == "diverged" and summary.best_epoch == 1 and summary.epochs == 1
     assert load_checkpoint(outcome.run_dir).epoch == 1
-    assert summary["test_accuracy"] is not None and summary["test_accuracy"] > 0.5
+    assert summary.test_accuracy is not None and summary.test_accuracy > 0.5
 
 
 def test_a_slow_subscriber_never_blocks_training(tiny_config, tiny_data, runs_dir):

@@ -55,10 +55,10 @@ async def test_a_real_run_from_preset_to_record(tmp_path, tiny_data, runs_dir):
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.query_one(StatusLine).state == "finished")
         summary = only_run(runs_dir).read_summary()
-        assert summary["status"] == "finished" and summary["epochs"] == 3
+        assert summary.status == "finished" and summary.epochs == 3
         assert app.query_one(HistoryTable).row_count == 3
         shown = app.query_one(ConfusionView).evaluation
-        assert shown.split == "test" and shown.accuracy == summary["test_accuracy"]
+        assert shown.split == "test" and shown.accuracy == summary.test_accuracy
     app.finish_runs()
 
 
@@ -69,7 +69,7 @@ async def test_confirmed_quit_mid_run_leaves_a_complete_record(tmp_path, tiny_da
     assert app.return_code == 0 and app.runs[1].ended
     record = only_run(runs_dir)
     summary = record.read_summary()
-    assert summary["status"] == "stopped" and summary["test_accuracy"] is not None and summary["ended_at"]
+    assert summary.status == "stopped" and summary.test_accuracy is not None and summary.ended_at
     assert record.confusion_path.is_file() and record.best_path.is_file()
 
 
@@ -93,7 +93,7 @@ async def test_ctrl_c_leaves_an_interrupted_resumable_record(tmp_path, tiny_data
     record = only_run(runs_dir)
     assert app.finish_runs() == [str(record.path)]
     summary = record.read_summary()
-    assert summary["status"] == "interrupted" and summary["epochs"] >= 1 and record.state_path.is_file()
+    assert summary.status == "interrupted" and summary.epochs >= 1 and record.state_path.is_file()
     assert f"continue it with `fmtui train --resume {record.path}`" in interrupted_note(record.path)
 
 
@@ -129,7 +129,7 @@ async def test_past_runs_can_be_compared_and_an_interrupted_one_resumed(tmp_path
         await until(pilot, lambda: len(compare.runs) == 1)
         (entry,) = compare.runs.values()
         assert entry.run_dir == str(finished.run_dir) and entry.status == "finished"
-        assert entry.test == RunRecord(finished.run_dir).read_summary()["test_accuracy"]
+        assert entry.test == RunRecord(finished.run_dir).read_summary().test_accuracy
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, PastRuns))
         await pilot.press("r")  # the first row: the interrupted run
@@ -140,5 +140,5 @@ async def test_past_runs_can_be_compared_and_an_interrupted_one_resumed(tmp_path
         assert compare.runs["1"].epochs == list(range(1, 7))
     app.finish_runs()
     summary = RunRecord(interrupted.run_dir).read_summary()
-    assert summary["status"] == "finished" and summary["epochs"] == 6
+    assert summary.status == "finished" and summary.epochs == 6
     assert len(list(runs_dir.iterdir())) == 2, "the resumed run continued in its own directory"

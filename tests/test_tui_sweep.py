@@ -77,7 +77,7 @@ async def test_s_prunes_the_current_trial_and_quitting_interrupts_the_sweep(tiny
     finish_sweep(app, sweep)
     states = [t.state.name for t in study.trials]
     assert states == ["PRUNED", "FAIL"]
-    statuses = [RunRecord(Path(t.user_attrs["run_dir"])).read_summary()["status"] for t in study.trials]
+    statuses = [RunRecord(Path(t.user_attrs["run_dir"])).read_summary().status for t in study.trials]
     assert statuses == ["pruned", "interrupted"]
 
 

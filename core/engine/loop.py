@@ -21,7 +21,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from fmtui.core.config.settings import TrainConfig
 from fmtui.core.data.augment import Augment
-from fmtui.core.data.fashion_mnist import Split, batches, normalize
+from fmtui.core.data.splits import Split, batches, normalize
 from fmtui.core.errors import ConfigError, DeviceError
 
 EVAL_BATCH_SIZE = 1000
@@ -146,10 +146,11 @@ Progress = Callable[[int, int, float, int, float], None]  # batch, batches, mean
 
 def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optimizer, scheduler: LRScheduler,
                     *, config: TrainConfig, device: torch.device, channels_last: bool,
-                    generator: torch.Generator, ema: nn.Module | None = None,
+                    generator: torch.Generator, after_step: Callable[[nn.Module], None] | None = None,
                     at_batch_boundary: Callable[[int], tuple[bool, float]] = lambda batch: (False, 0.0),
                     on_progress: Progress | None = None) -> EpochResult:
-    """One pass over ``split``; ``at_batch_boundary(batch)`` returns (stop now?, seconds spent paused)."""
+    """One pass over ``split``; ``at_batch_boundary(batch)`` returns (stop now?, seconds spent paused), and
+    ``after_step(model)`` follows each optimiser step (a weight average's update)."""
     model.train()
     augment = Augment(config.flip, config.shift, config.rotate, config.erase)
     batches_total = len(split) // config.batch_size
@@ -173,8 +174,8 @@ def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optim
         loss.backward()
         optimizer.step()
         scheduler.step()
-        if ema is not None:
-            ema.update_parameters(model)
+        if after_step is not None:
+            after_step(model)
 
         # Accumulate on the device; reading a value back (.item()) is a GPU sync, done only to report.
         loss = loss.detach()

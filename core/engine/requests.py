@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from fmtui.core.errors import FmtuiError
+from fmtui.core.records.status import RunStatus
 
 
 class Control:
@@ -22,7 +23,7 @@ class Control:
         self._lock = threading.Lock()
         self._unpaused = threading.Event()
         self._unpaused.set()
-        self.stop_reason: str | None = None
+        self.stop_reason: RunStatus | None = None  # stopped, interrupted or pruned: how the run will end
         self.hurry = False  # a second interrupt: abandon the epoch or evaluation in progress
         self.error: FmtuiError | None = None  # raised on the worker thread at its next check
         self._recording = False  # the record has been begun: the process must let the trainer finish it
@@ -43,10 +44,10 @@ class Control:
             self._unpaused.set()
             return True
 
-    def stop(self, reason: str) -> bool:
+    def stop(self, reason: RunStatus) -> bool:
         """True when this request changes how the run ends (the first, or an interrupt after a stop)."""
         with self._lock:
-            if self._sealed or self.stop_reason == reason or self.stop_reason == "interrupted":
+            if self._sealed or self.stop_reason == reason or self.stop_reason == RunStatus.INTERRUPTED:
                 return False
             self.stop_reason = reason  # an interrupt outranks a plain stop: the process is about to go away
             self._unpaused.set()
@@ -56,7 +57,7 @@ class Control:
         """A second interrupt. True when no record has been begun, so the process may leave at once."""
         with self._lock:
             self.hurry = True
-            self.stop_reason = self.stop_reason if self._sealed else "interrupted"
+            self.stop_reason = self.stop_reason if self._sealed else RunStatus.INTERRUPTED
             self._unpaused.set()
             if not self._recording:
                 self._abandoned = True
@@ -83,7 +84,7 @@ class Control:
             self._recording = True
             return True
 
-    def seal(self) -> str | None:
+    def seal(self) -> RunStatus | None:
         """On the worker thread, as the outcome is decided: the stop reason it must reflect."""
         with self._lock:
             self._sealed = True

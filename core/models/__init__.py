@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from fmtui.core.errors import ConfigError
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -52,6 +54,21 @@ def model_spec(name: str) -> ModelSpec:
 def build_model(config: TrainConfig) -> nn.Module:
     """A freshly initialised model for ``config.model``; seed torch first for reproducible weights."""
     return model_spec(config.model).build(config)
+
+
+def check_batch_size(model: nn.Module, batch_size: int) -> None:
+    """ConfigError where ``model`` cannot train on batches of ``batch_size``: BatchNorm in training takes
+    its statistics from the batch, and one image gives it none worth having (PyTorch refuses a single
+    value per channel, and bf16 channels-last kernels crash the process outright on some CPUs). The
+    training loop drops a last partial batch (drop_last), so the batch size is the only size it sees."""
+    from torch import nn
+
+    if batch_size >= 2:
+        return
+    norms = sorted({type(m).__name__ for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)})
+    if norms:
+        raise ConfigError(f"--batch-size {batch_size} (batch_size in the preset): the model's {', '.join(norms)} "
+                          f"layers need at least 2 images per batch to train; use --batch-size 2 or more.")
 
 
 def count_parameters(model: nn.Module) -> int:

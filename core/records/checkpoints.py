@@ -3,7 +3,6 @@ read back and checked. torch is imported only where a checkpoint is read, so lis
 for it.
 """
 
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 from fmtui.core.config.settings import TrainConfig
 from fmtui.core.errors import ConfigError, RecordError
 from fmtui.core.records import schema
+from fmtui.core.records.files import torch_load
 from fmtui.core.records.run_dir import FORMAT_VERSION, RunRecord
 
 if TYPE_CHECKING:
     import torch
-from fmtui.core.records.files import (
-    torch_load,
-)
 
 CHECKPOINT_FORMAT = "fmtui-checkpoint"
+
+
 def make_checkpoint(config: TrainConfig, state_dict: dict[str, torch.Tensor], epoch: int,
                     val_loss: float, val_accuracy: float) -> dict[str, Any]:
     return {"format": CHECKPOINT_FORMAT, "version": FORMAT_VERSION, "config": config.to_dict(),

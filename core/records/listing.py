@@ -2,7 +2,6 @@
 summary, and every run under a runs directory.
 """
 
-
 from __future__ import annotations
 
 import socket
@@ -10,30 +9,33 @@ from pathlib import Path
 from typing import Any
 
 from fmtui.core.errors import RecordError
+from fmtui.core.records.files import may_hold
 from fmtui.core.records.lock import is_live
 from fmtui.core.records.run_dir import RunRecord
+from fmtui.core.records.status import RunStatus
+from fmtui.core.records.summary import Summary
 
 
-def effective_status(summary: dict[str, Any], run_dir: Path) -> str:
+def effective_status(summary: Summary, run_dir: Path) -> RunStatus | str:
     """The recorded status, corrected by the run's lock: a run whose lock is held is running whatever its
     summary says (a resume loading its data), and a 'running' run whose lock is free was killed. A
-    record written on another machine says so rather than guess (its lock may not be visible here)."""
-    status = summary.get("status", "unknown")
+    record written on another machine says so ("running on HOST") rather than guess: its lock may not
+    be visible here."""
     live = is_live(run_dir)
     if live:
-        return "running"
-    if status != "running" or live is None:
-        return status
-    host = summary.get("host")
-    if isinstance(host, str) and host and host != socket.gethostname():
-        return f"running on {host}"
-    return "killed"
+        return RunStatus.RUNNING
+    if summary.status != RunStatus.RUNNING or live is None:
+        return summary.status
+    if summary.host and summary.host != socket.gethostname():
+        return f"running on {summary.host}"
+    return RunStatus.KILLED
 
 
 def current_summary(record: RunRecord) -> dict[str, Any]:
-    """A run's summary with its effective status (running, killed, ...); RecordError if unreadable."""
+    """A run's summary as it is listed: its fields, with its effective status (running, killed, ...);
+    RecordError if unreadable."""
     summary = record.read_summary()
-    return {**summary, "status": effective_status(summary, record.path)}
+    return {**summary.to_json(), "status": effective_status(summary, record.path)}
 
 
 def run_summary(record: RunRecord) -> dict[str, Any]:
@@ -50,8 +52,12 @@ def list_runs(runs_dir: Path) -> list[RunRecord]:
     if not runs_dir.is_dir():
         raise RecordError(f"the runs directory {runs_dir} does not exist; pass the one your runs went to "
                           f"with --runs-dir.")
-    return sorted((RunRecord(p) for p in runs_dir.iterdir() if (p / "summary.json").is_file()),
-                  key=lambda r: r.run_id)
+    try:
+        entries = list(runs_dir.iterdir())
+    except OSError as exc:
+        raise RecordError(f"the runs directory {runs_dir} cannot be read: {exc.strerror or exc}.") from None
+    # A directory this user may not enter is listed too: reading it then says it is unreadable, and why.
+    return sorted((RunRecord(p) for p in entries if may_hold(p / "summary.json")), key=lambda r: r.run_id)
 
 
 def open_run(path: Path) -> RunRecord:
@@ -59,9 +65,6 @@ def open_run(path: Path) -> RunRecord:
     record = RunRecord(Path(path))
     if not record.path.is_dir():
         raise RecordError(f"{path}: no such run directory.")
-    if not record.summary_path.is_file():
+    if not may_hold(record.summary_path):
         raise RecordError(f"{path}: not an fmtui run directory (it has no summary.json).")
     return record
-
-
-# --- checkpoints ---------------------------------------------------------------------------------

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import time
 from pathlib import Path
 
 from fmtui.core.errors import RecordError
+from fmtui.core.records.files import NOFOLLOW, NONBLOCK, PRIVATE_FILE, open_private
 
 try:
     import fcntl
@@ -44,8 +46,20 @@ class RunLock:
         if fcntl is None or self._fd is not None:
             return
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # Never through a link (someone who can write the directory could point it at a file of ours,
+            # which the holder's "PID HOST" would overwrite), and never a FIFO or device.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | NOFOLLOW | NONBLOCK, PRIVATE_FILE)
         except OSError as exc:
+            raise RecordError(f"cannot lock {self.path}: {exc.strerror or exc}.") from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+                os.close(fd)
+                raise RecordError(f"cannot lock {self.path}: it is not a plain file fmtui made (a link, a FIFO "
+                                  f"or a device); remove it.")
+            os.fchmod(fd, PRIVATE_FILE)  # one made by an older fmtui, or under another umask
+        except OSError as exc:
+            os.close(fd)
             raise RecordError(f"cannot lock {self.path}: {exc.strerror or exc}.") from None
         try:
             # is_live() probes with a shared lock for a few microseconds: retry briefly rather than
@@ -57,8 +71,8 @@ class RunLock:
                 except BlockingIOError:
                     time.sleep(0.025)
             else:
-                holder = _holder(fd)
-                raise RecordError(f"{self.path.parent} is being written by another fmtui process{holder}; "
+                who = _holder(fd)
+                raise RecordError(f"{self.path.parent} is being written by another fmtui process{who}; "
                                   f"wait for it to end, or stop it first.")
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
@@ -83,24 +97,50 @@ class RunLock:
         self.release()
 
 
-def _holder(fd: int) -> str:
+def _read_holder(fd: int) -> tuple[int, str] | None:
     try:
         pid, _, host = os.pread(fd, 200, 0).decode("utf-8", "replace").strip().partition(" ")
     except OSError:
-        return ""
-    return f" (process {pid} on {host})" if pid.isascii() and pid.isdecimal() and host else ""
+        return None
+    return (int(pid), host) if pid.isascii() and pid.isdecimal() and host else None
+
+
+def _holder(fd: int) -> str:
+    found = _read_holder(fd)
+    return f" (process {found[0]} on {found[1]})" if found else ""
+
+
+def _open_lock(run_dir: Path) -> int:
+    return open_private(Path(run_dir) / LOCK_NAME, os.O_RDONLY)
 
 
 def lock_holder(run_dir: Path) -> str:
     """" (process PID on HOST)" as the lock's last holder wrote it, for messages; empty if unknown."""
+    found = holder(run_dir)
+    return f" (process {found[0]} on {found[1]})" if found else ""
+
+
+def holder(run_dir: Path) -> tuple[int, str] | None:
+    """(PID, HOST) as the lock's last holder wrote them; None if unknown. The process may be gone since:
+    ask ``is_live`` whether one holds it now."""
     try:
-        fd = os.open(Path(run_dir) / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
+        fd = _open_lock(run_dir)
     except OSError:
-        return ""
+        return None
     try:
-        return _holder(fd)
+        return _read_holder(fd)
     finally:
         os.close(fd)
+
+
+def locked_at(run_dir: Path) -> int | None:
+    """When the lock was last taken (its file's mtime, in ns: each holder writes itself into it), or None.
+    A file in the run directory last written before this was written by an earlier holder."""
+    try:
+        info = os.stat(Path(run_dir) / LOCK_NAME, follow_symlinks=False)
+    except OSError:
+        return None
+    return info.st_mtime_ns if stat.S_ISREG(info.st_mode) else None
 
 
 def is_live(run_dir: Path) -> bool | None:
@@ -109,7 +149,7 @@ def is_live(run_dir: Path) -> bool | None:
     if fcntl is None:
         return None
     try:
-        fd = os.open(Path(run_dir) / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
+        fd = _open_lock(run_dir)
     except FileNotFoundError:
         return False
     except OSError:

@@ -36,18 +36,24 @@ from fmtui.core.records.files import (
     atomic_write_json,
     csv_text,
     json_bytes,
+    make_private_dir,
     read_json,
     text_bytes,
     torch_bytes,
     torch_load,
 )
+from fmtui.core.records.status import RunStatus
+from fmtui.core.records.summary import Summary
 
 # torch is imported where checkpoints are read or written: listing and comparing runs (and the TUI's
 # first screen) should not wait for it.
 
 STATE_FORMAT = "fmtui-training-state"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # of best.pt
+STATE_VERSION = 2  # of last.pt: 2 keeps each part of the trainer's state apart (fmtui.core.engine.parts)
 HISTORY_FIELDS = tuple(schema.HISTORY_FIELDS)  # metrics.csv's columns, in order
+# predictions.csv's columns, in order; `fmtui eval --errors` lists its mistakes with the same fields.
+PREDICTION_FIELDS = ("index", "true", "predicted", "true_name", "predicted_name", "confidence")
 
 
 class RunRecord:
@@ -82,7 +88,7 @@ class RunRecord:
         for n in range(1, 1000):
             path = runs_dir / (stem if n == 1 else f"{stem}-{n}")
             try:
-                path.mkdir()
+                make_private_dir(path)  # 0700 whatever the umask: a record is its owner's alone
                 return cls(path)
             except FileExistsError:
                 continue
@@ -102,8 +108,8 @@ class RunRecord:
     def write_confusion(self, confusion: Any, class_names: tuple[str, ...]) -> None:
         atomic_write_all([self._confusion_file(confusion, class_names)])
 
-    def write_summary(self, summary: dict[str, Any]) -> None:
-        atomic_write_json(self.summary_path, summary)
+    def write_summary(self, summary: Summary) -> None:
+        atomic_write_json(self.summary_path, summary.to_json())
 
     def save_best(self, checkpoint: dict[str, Any]) -> None:
         atomic_write_all([(self.best_path, torch_bytes(checkpoint))])
@@ -111,30 +117,31 @@ class RunRecord:
     def save_state(self, state: dict[str, Any]) -> None:
         atomic_write_all([(self.state_path, torch_bytes(state))])
 
-    def write_epoch(self, history: list[dict[str, Any]], state: dict[str, Any], summary: dict[str, Any],
+    def write_epoch(self, history: list[dict[str, Any]], state: dict[str, Any], summary: Summary,
                     best: dict[str, Any] | None = None) -> None:
         """An epoch's files as one change. Renamed best weights first and the summary last: a process
         killed between two renames leaves files at most one epoch ahead of the summary, which a resume
         recomputes exactly."""
         files = [(self.best_path, torch_bytes(best))] if best is not None else []
         files += self._history_files(history)
-        files += [(self.state_path, torch_bytes(state)), (self.summary_path, json_bytes(summary))]
+        files += [(self.state_path, torch_bytes(state)), (self.summary_path, json_bytes(summary.to_json()))]
         atomic_write_all(files)
 
-    def write_outcome(self, summary: dict[str, Any], test: Any = None, confusion: Any = None,
+    def write_outcome(self, summary: Summary, test: Any = None, confusion: Any = None,
                       class_names: tuple[str, ...] = ()) -> None:
         """The run's final summary, with the test split's confusion matrix and per-image predictions when
         it was tested (``test``: its Evaluation), as one change."""
         files = []
         if test is not None:
             files = [self._confusion_file(confusion, class_names), self._predictions_file(test, class_names)]
-        atomic_write_all(files + [(self.summary_path, json_bytes(summary))])
+        atomic_write_all(files + [(self.summary_path, json_bytes(summary.to_json()))])
 
     def _predictions_file(self, evaluation: Any, class_names: tuple[str, ...]) -> tuple[Path, Writer]:
         """One row per test image, in file order, for other tools: it agrees with confusion_matrix.csv."""
-        rows = [["index", "true", "predicted", "true_name", "predicted_name", "confidence"]]
-        rows += [[i, int(t), int(p), class_names[t], class_names[p], f"{c:.4f}"]
-                 for i, (t, p, c) in enumerate(zip(evaluation.labels, evaluation.predictions, evaluation.confidences))]
+        rows = [list(PREDICTION_FIELDS)]
+        for i in range(len(evaluation.labels)):
+            row = prediction(i, evaluation, class_names)
+            rows.append([f"{row[k]:.4f}" if k == "confidence" else row[k] for k in PREDICTION_FIELDS])
         return self.predictions_path, text_bytes(csv_text(rows))
 
     def _history_files(self, history: list[dict[str, Any]]) -> list[tuple[Path, Writer]]:
@@ -154,8 +161,8 @@ class RunRecord:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def read_summary(self) -> dict[str, Any]:
-        return schema.check_summary(read_json(self.summary_path), self.summary_path)
+    def read_summary(self) -> Summary:
+        return Summary.from_json(read_json(self.summary_path), self.summary_path)
 
     def read_config(self) -> TrainConfig:
         values = read_json(self.config_path)
@@ -195,19 +202,28 @@ class RunRecord:
                             "Only the best weights remain (best.pt, for fmtui eval); start a new run instead.")
         if state.get("format") != STATE_FORMAT:
             raise RecordError(f"{self.state_path} is not an fmtui training state.")
+        if state.get("version") == 1:
+            state = schema.upgrade_state(state, self.state_path)
+        elif state.get("version") != STATE_VERSION:
+            raise RecordError(f"{self.state_path} was written by an incompatible fmtui (training state version "
+                              f"{state.get('version')!r:.20}, this fmtui reads 1 and {STATE_VERSION}); start a new "
+                              f"run instead.")
         return schema.check_state(state, self.state_path)
 
 
 def new_summary(record: RunRecord, config: TrainConfig, started: datetime, device: str,
-                parameters: int) -> dict[str, Any]:
-    return {
-        "run_id": record.run_id, "preset": config.preset, "model": config.model, "status": "running",
-        "epochs": 0, "epochs_planned": config.epochs, "best_epoch": None, "best_val_accuracy": None,
-        "best_val_loss": None, "test_accuracy": None, "test_loss": None,
-        "started_at": started.isoformat(timespec="seconds"), "ended_at": None, "duration_seconds": 0.0,
-        "device": device, "parameters": parameters, "seed": config.seed,
-        "pid": os.getpid(), "host": socket.gethostname(), "error": None,
-    }
+                parameters: int) -> Summary:
+    """A new run's summary, as its directory is made."""
+    return Summary(run_id=record.run_id, preset=config.preset, model=config.model, status=RunStatus.RUNNING,
+                   epochs=0, epochs_planned=config.epochs, best_epoch=None, best_val_accuracy=None,
+                   best_val_loss=None, test_accuracy=None, test_loss=None,
+                   started_at=started.isoformat(timespec="seconds"), ended_at=None, duration_seconds=0.0,
+                   device=device, parameters=parameters, seed=config.seed, pid=os.getpid(),
+                   host=socket.gethostname(), error=None)
 
 
-# --- liveness: is a process writing this run now? -------------------------------------------------
+def prediction(index: int, evaluation: Any, class_names: tuple[str, ...]) -> dict[str, Any]:
+    """Test image ``index`` as predictions.csv lists it (``evaluation``: an Evaluation of the test split)."""
+    true, predicted = int(evaluation.labels[index]), int(evaluation.predictions[index])
+    return {"index": int(index), "true": true, "predicted": predicted, "true_name": class_names[true],
+            "predicted_name": class_names[predicted], "confidence": round(float(evaluation.confidences[index]), 4)}

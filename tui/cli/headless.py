@@ -27,6 +27,7 @@ from fmtui.core.engine.events import (
     TestStarted,
 )
 from fmtui.core.engine.metrics import most_confused
+from fmtui.core.records.status import RunStatus
 from fmtui.tui.render import format as fmt
 
 
@@ -70,7 +71,7 @@ def describe(event: Event) -> str | None:
             return f"paused at epoch {event.epoch}, batch {event.batch}"
         case Resumed():
             return "resumed"
-        case StopRequested(reason="interrupted"):
+        case StopRequested(reason=RunStatus.INTERRUPTED):
             return ("interrupted: saving the run at the next batch (press Ctrl-C again to quit sooner, "
                     "giving up the epoch in progress)")
         case StopRequested():
@@ -84,7 +85,7 @@ def describe(event: Event) -> str | None:
             test = fmt.percent(event.test_accuracy) if event.test_accuracy is not None else "not evaluated"
             line = (f"{event.status}: test accuracy {test}, {fmt.count(event.epochs_completed, 'epoch')}, "
                     f"{fmt.duration(event.seconds)} -> {event.run_dir}")
-            if event.status == "interrupted" and event.epochs_completed:
+            if event.status == RunStatus.INTERRUPTED and event.epochs_completed:
                 line += f"\ncontinue it with: fmtui train --resume {event.run_dir}"
             return line
         case RunFailed():

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
+from fmtui.core.records.status import RunStatus
+
 if TYPE_CHECKING:
     from fmtui.core.config.presets import PresetInfo
 
@@ -63,8 +65,11 @@ def run_cells(summary: dict[str, Any]) -> tuple[str, ...]:
             duration(summary.get("duration_seconds")))
 
 
-STATUS_STYLE = {"finished": "green", "stopped": "yellow", "interrupted": "yellow", "running": "cyan",
-                "pruned": "magenta", "diverged": "red", "failed": "red", "killed": "red", "unreadable": "red"}
+STATUS_STYLE: dict[str, str] = {
+    RunStatus.RUNNING: "cyan", RunStatus.FINISHED: "green", RunStatus.STOPPED: "yellow", RunStatus.PRUNED: "magenta",
+    RunStatus.INTERRUPTED: "yellow", RunStatus.DIVERGED: "red", RunStatus.FAILED: "red", RunStatus.KILLED: "red",
+    "unreadable": "red",  # a record that cannot be read (fmtui.core.records.listing.run_summary)
+}
 
 
 def status_text(status: str) -> Text:

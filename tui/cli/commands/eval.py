@@ -36,7 +36,8 @@ def eval_(
 def evaluate_checkpoint_command(path: Path, *, data_dir: Path | None, device: str | None,
                                 json_output: bool, errors: int = 0) -> int:
     # Late: torch loads with these, and `fmtui --help` need not wait for it.
-    from fmtui.core.data.fashion_mnist import CLASS_NAMES, default_data_dir, load_fashion_mnist, test_split
+    from fmtui.core.data.fashion_mnist import CLASS_NAMES, default_data_dir, load_fashion_mnist
+    from fmtui.core.data.splits import test_split
     from fmtui.core.engine.evaluation import evaluate_checkpoint
     from fmtui.core.engine.loop import resolve_device
     from fmtui.core.engine.metrics import (
@@ -46,6 +47,7 @@ def evaluate_checkpoint_command(path: Path, *, data_dir: Path | None, device: st
         worst_class,
     )
     from fmtui.core.records.checkpoints import load_checkpoint
+    from fmtui.core.records.run_dir import prediction
     from fmtui.tui.render.confusion_table import confusion_table
 
     out = console()  # preset names and paths are printed as they are, never read as markup
@@ -55,12 +57,9 @@ def evaluate_checkpoint_command(path: Path, *, data_dir: Path | None, device: st
     test = test_split(data, torch_device)
     evaluation = evaluate_checkpoint(checkpoint, test, torch_device)
     report = classification_report(evaluation.labels, evaluation.predictions, len(CLASS_NAMES))
-    labels, predictions, confidences = evaluation.labels, evaluation.predictions, evaluation.confidences
-    # The same columns as predictions.csv, for the images worth a look: index in the test file order.
-    mistakes = [{"index": int(i), "true": int(labels[i]), "predicted": int(predictions[i]),
-                 "true_name": CLASS_NAMES[labels[i]], "predicted_name": CLASS_NAMES[predictions[i]],
-                 "confidence": round(float(confidences[i]), 4)}
-                for i in confident_mistakes(labels, predictions, confidences, errors)]
+    # The same fields as predictions.csv, for the images worth a look: index in the test file order.
+    mistakes = [prediction(i, evaluation, CLASS_NAMES)
+                for i in confident_mistakes(evaluation.labels, evaluation.predictions, evaluation.confidences, errors)]
     if json_output:
         result = {"checkpoint": str(checkpoint.path), "preset": checkpoint.config.preset,
                   "epoch": checkpoint.epoch, "test_accuracy": evaluation.accuracy,

@@ -15,6 +15,7 @@ from fmtui.core.config.settings import TrainConfig, parse_assignment, with_overr
 from fmtui.core.engine.events import RunFailed
 from fmtui.core.errors import ConfigError, FmtuiError
 from fmtui.core.records.run_dir import RunRecord
+from fmtui.core.records.status import RunStatus
 from fmtui.tui.cli import exits
 from fmtui.tui.cli.app import DataDir, Debug, Device, RunsDir, app, guarded
 from fmtui.tui.cli.signals import Interrupts
@@ -85,16 +86,18 @@ def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: 
                  debug: bool = False, announce: Path | None = None) -> int:
     # Late: torch loads with these, and `fmtui --help` need not wait for it.
     from fmtui.core.engine.trainer import Trainer
+    from fmtui.core.live.serve import serve
     from fmtui.tui.cli.headless import JsonLines, PlainLog, ProgressBars
 
     config, record = resolve_config(preset, overrides, assignments, device, resume)
-    trainer = Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=record)
+    # Served, detached or not: `fmtui attach`, `fmtui pause` and `fmtui stop` reach it from elsewhere.
+    trainer = serve(Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=record))
     causes: list[int] = []  # why the run was interrupted, first first: signals, or SIGPIPE for a closed output
 
     def output_lost(error: OSError, name: str) -> None:
         if error.errno in CLOSED_ERRNOS:
             causes.append(EXIT_CLOSED - 128)
-            trainer.stop("interrupted")
+            trainer.stop(RunStatus.INTERRUPTED)
         else:  # full, or too large: said in the exit message and the record (exit 2), resumable
             trainer.fail(FmtuiError(f"cannot write to {name}: {error.strerror or error}; the run was stopped "
                                     f"with its last complete epoch saved."))
@@ -112,7 +115,7 @@ def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: 
 
     def stop(signum: int) -> None:
         causes.append(signum)
-        trainer.stop("interrupted")
+        trainer.stop(RunStatus.INTERRUPTED)
 
     with Interrupts(stop=stop, hurry=trainer.hurry):
         trainer.start()
@@ -132,6 +135,6 @@ def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: 
         write_quietly(sys.stderr, f"internal error: {event.error}\n"
                                   + ("" if debug else "Run again with --debug for the traceback.\n"))
         return exits.BUG
-    if outcome.status == "interrupted":
+    if outcome.status in exits.SIGNALLED:
         return exits.after_signal(causes[0] if causes else signal.SIGINT)
-    return exits.BY_STATUS.get(outcome.status, exits.BUG)
+    return exits.BY_STATUS[outcome.status]

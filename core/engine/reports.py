@@ -1,0 +1,65 @@
+"""What a run reports of itself, built from its session: the events of its start, its batch progress, its
+epochs and its end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fmtui.core.data.fashion_mnist import CLASS_NAMES
+from fmtui.core.data.splits import shared_pixels
+from fmtui.core.engine.events import BatchEnded, DataLoaded, EpochEnded, RunFinished, RunStarted
+from fmtui.core.engine.session import Session
+from fmtui.core.models import count_parameters
+from fmtui.core.records.status import RunStatus
+from fmtui.core.records.summary import Summary
+
+
+def run_started(session: Session, run_id: str, run_dir: Path) -> RunStarted:
+    config, splits = session.config, session.splits
+    return RunStarted(
+        run_id=run_id, run_dir=str(run_dir), preset=config.preset, model=config.model, config=config.to_dict(),
+        model_summary=session.spec.summary(config), parameters=count_parameters(session.model),
+        device=device_name(session.device), epochs=config.epochs, first_epoch=session.progress.epoch + 1,
+        batches_per_epoch=session.steps_per_epoch, train_size=len(splits.train), val_size=len(splits.val),
+        test_size=len(splits.test), class_names=CLASS_NAMES)
+
+
+def data_loaded(session: Session) -> DataLoaded:
+    return DataLoaded(*shared_pixels(session.splits.val), *shared_pixels(session.splits.test))
+
+
+def batch_ended(session: Session, epoch: int, batch: int, batches: int, loss: float, images: int,
+                seconds: float) -> BatchEnded:
+    """Progress within ``epoch``: ``seconds`` of training in it so far, over ``images`` images."""
+    # Elapsed time covers every epoch since the run began (a resumed run's earlier ones too), so
+    # the pace is taken over the same span.
+    epochs, steps = session.config.epochs, session.steps_per_epoch
+    elapsed = session.progress.elapsed + seconds
+    done = (epoch - 1) * steps + batch
+    eta = elapsed / done * (epochs * steps - done) if done else None
+    return BatchEnded(epoch, epochs, batch, batches, loss, images / max(seconds, 1e-9), elapsed, eta)
+
+
+def epoch_ended(session: Session, row: dict[str, Any]) -> EpochEnded:
+    return EpochEnded(epochs=session.config.epochs, best_epoch=session.parts.best.epoch,
+                      elapsed_seconds=session.progress.elapsed, **row)
+
+
+def run_finished(session: Session, status: RunStatus, run_dir: Path | None, summary: Summary | None) -> RunFinished:
+    """The run's end; ``summary``: its final one, or None where nothing was recorded (stopped while its
+    data loaded)."""
+    best = session.parts.best
+    return RunFinished(status=status, epochs_completed=session.progress.epoch, best_epoch=best.epoch or None,
+                       best_val_accuracy=best.val_accuracy, test_accuracy=summary.test_accuracy if summary else None,
+                       test_loss=summary.test_loss if summary else None,
+                       seconds=summary.duration_seconds if summary else 0.0,
+                       run_dir=str(run_dir) if run_dir is not None else None)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
