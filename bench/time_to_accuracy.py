@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fmtui.core.config.presets import load_preset  # noqa: E402
-from fmtui.core.data.fashion_mnist import load_fashion_mnist, test_split  # noqa: E402
+from fmtui.core.data.fashion_mnist import load_fashion_mnist
+from fmtui.core.data.splits import test_split  # noqa: E402
 from fmtui.core.engine.evaluation import evaluate_checkpoint  # noqa: E402
 from fmtui.core.engine.events import EpochEnded, Event, RunFailed, RunStarted  # noqa: E402
 from fmtui.core.engine.loop import resolve_device  # noqa: E402

@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fmtui.core.data.fashion_mnist import load_fashion_mnist, make_splits  # noqa: E402
+from fmtui.core.data.fashion_mnist import load_fashion_mnist
+from fmtui.core.data.splits import make_splits  # noqa: E402
 from fmtui.core.engine.loop import evaluate, resolve_device  # noqa: E402
 from fmtui.core.models import build_model, model_spec  # noqa: E402
 from fmtui.core.records.checkpoints import load_checkpoint  # noqa: E402

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from fmtui.core.data.augment import Augment
-from fmtui.core.data.fashion_mnist import FILES, batches, load_fashion_mnist, make_splits, normalize, raw_dir
+from fmtui.core.data.fashion_mnist import FILES, load_fashion_mnist, raw_dir
+from fmtui.core.data.splits import batches, make_splits, normalize
 from fmtui.core.errors import ConfigError, DataError
 from tests.conftest import write_idx
 

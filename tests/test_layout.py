@@ -91,6 +91,12 @@ def test_the_engine_never_imports_a_face():
     assert {k: v for k, v in upward.items() if v} == {}
 
 
+def test_no_module_is_over_300_lines():
+    """Modules stay small enough to read in one sitting."""
+    long = {name: n for name, path in MODULES.items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert long == {}
+
+
 def test_no_source_imports_the_old_top_level_names():
     """`core` and `tui` are folders, not import names: every import says fmtui."""
     wrong = []

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from fmtui.core.engine.events import Paused, event_from_dict
-from fmtui.core.live.control_socket import ControlError, ControlServer, send
+from fmtui.core.engine.event_reading import event_from_dict
+from fmtui.core.engine.events import Paused
+from fmtui.core.live.control_client import send
+from fmtui.core.live.control_socket import ControlError, ControlServer
 from fmtui.core.live.event_log import EVENTS_NAME, EventLog, EventTail
 from fmtui.core.records.listing import current_summary
 from fmtui.core.records.run_dir import RunRecord
@@ -178,10 +180,10 @@ async def test_attach_shows_history_pauses_and_stops_a_headless_run(tmp_path, ti
             await until(pilot, lambda: first.query_one(StatusLine).state == "paused")
             await until(pilot2, lambda: second.query_one(StatusLine).state == "paused")
             assert "paused" in logged(run_dir)
-            epochs = RunRecord(run_dir).read_summary()["epochs"]
+            epochs = RunRecord(run_dir).read_summary().epochs
             time.sleep(1.0)
             assert current_summary(RunRecord(run_dir))["status"] == "running"
-            assert RunRecord(run_dir).read_summary()["epochs"] == epochs, "no epoch completes while paused"
+            assert RunRecord(run_dir).read_summary().epochs == epochs, "no epoch completes while paused"
             await pilot2.press("q")  # leaves at once: no question, the run goes on
             await until(pilot2, lambda: second.return_code is not None)
             await pilot.press("p")  # resume
@@ -191,7 +193,7 @@ async def test_attach_shows_history_pauses_and_stops_a_headless_run(tmp_path, ti
         assert second.return_code == 0 and first.finish_runs() == []
         wait_for(lambda: current_summary(RunRecord(run_dir))["status"] == "stopped")
         summary = RunRecord(run_dir).read_summary()
-        assert summary["test_accuracy"] is not None and RunRecord(run_dir).confusion_path.is_file()
+        assert summary.test_accuracy is not None and RunRecord(run_dir).confusion_path.is_file()
         assert logged(run_dir)[-1] == "run_finished"
     finally:
         kill_run(run_dir)
@@ -252,8 +254,8 @@ def test_sighup_to_the_monitor_leaves_its_run_training_to_the_end(tmp_path, tiny
         master = -1
         monitor.wait(timeout=120)
         summary = RunRecord(run_dir).read_summary()
-        assert summary["status"] == "finished" and summary["epochs"] == 12, summary
-        assert summary["test_accuracy"] is not None
+        assert summary.status == "finished" and summary.epochs == 12, summary
+        assert summary.test_accuracy is not None
     finally:
         if master >= 0:
             os.close(master)
@@ -394,8 +396,9 @@ def test_a_stuck_subscriber_in_the_run_does_not_hold_up_its_viewers(tiny_config,
     import threading
 
     from fmtui.core.engine.trainer import Trainer
+    from fmtui.core.live.serve import serve
 
-    trainer = Trainer(tiny_config, data_dir=tiny_data, runs_dir=runs_dir)
+    trainer = serve(Trainer(tiny_config, data_dir=tiny_data, runs_dir=runs_dir))
     release = threading.Event()
     trainer.subscribe(lambda event: release.wait())
     began = time.monotonic()

@@ -158,7 +158,7 @@ async def test_the_status_line_samples_the_machine_only_while_a_run_is_active(mo
     samples = []
 
     class Counting:
-        def __init__(self, device):
+        def __init__(self, device, run_dir=None):
             self.device = device
 
         def sample(self):

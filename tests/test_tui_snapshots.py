@@ -23,7 +23,7 @@ from tests.tui_fakes import HOLD, FakeTrainer, run_script
 class FixedSampler:
     """The machine as the snapshots show it, whatever this machine is doing."""
 
-    def __init__(self, device: str) -> None:
+    def __init__(self, device: str, run_dir: str | None = None) -> None:
         pass
 
     def sample(self) -> str:

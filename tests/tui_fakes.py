@@ -16,12 +16,12 @@ import numpy as np
 
 from fmtui.core.config.settings import TrainConfig
 from fmtui.core.data.fashion_mnist import CLASS_NAMES
+from fmtui.core.engine.bus import EventBus
 from fmtui.core.engine.events import (
     BatchEnded,
     DataLoaded,
     EpochEnded,
     Evaluated,
-    EventBus,
     Paused,
     Resumed,
     RunFailed,

@@ -9,7 +9,8 @@ from typing import Any
 
 import torch
 
-from fmtui.core.data.fashion_mnist import CLASS_NAMES, Split
+from fmtui.core.data.fashion_mnist import CLASS_NAMES
+from fmtui.core.data.splits import Split
 from fmtui.core.engine.events import Evaluated
 from fmtui.core.engine.loop import Evaluation, evaluate
 from fmtui.core.engine.metrics import Report, classification_report

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-import traceback
-from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
+
+from fmtui.core.records.status import RunStatus
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,7 @@ class Resumed(Event):
 
 @dataclass(frozen=True)
 class StopRequested(Event):
-    reason: str  # "stopped" (a person asked) or "interrupted" (a signal)
+    reason: RunStatus  # stopped (a person asked), interrupted (a signal) or pruned (by a sweep)
 
 
 @dataclass(frozen=True)
@@ -173,7 +172,7 @@ class Diverged(Event):
 
 @dataclass(frozen=True)
 class RunFinished(Event):
-    status: str  # finished, stopped, interrupted or diverged
+    status: RunStatus  # any final status but failed, which RunFailed reports
     epochs_completed: int
     best_epoch: int | None
     best_val_accuracy: float | None
@@ -192,97 +191,3 @@ class RunFailed(Event):
 
 
 Subscriber = Callable[[Event], None]
-
-
-def event_kinds() -> dict[str, type[Event]]:
-    """Every event class by its ``kind()``, subclasses of subclasses included."""
-    found: dict[str, type[Event]] = {}
-    pending = list(Event.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        found[cls.kind()] = cls
-        pending.extend(cls.__subclasses__())
-    return found
-
-
-def event_from_dict(data: Any) -> Event | None:
-    """The inverse of ``Event.to_dict``, for events read back from a file (fmtui.core.live): None for an
-    unknown kind or a dict that does not fit its class. Unknown fields are ignored and missing ones
-    with defaults filled, so a log written by a slightly newer or older fmtui still reads."""
-    if not isinstance(data, dict):
-        return None
-    cls = event_kinds().get(data.get("event"))  # type: ignore[arg-type]
-    if cls is None:
-        return None
-    values = {}
-    for f in fields(cls):
-        if f.name not in data:
-            continue
-        value = data[f.name]
-        if isinstance(value, list):  # JSON has lists only; events hold tuples (frozen, hashable)
-            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-        elif value is None and f.name in _NAN_WHEN_NULL.get(cls.kind(), ()):
-            value = math.nan  # to_dict wrote a non-finite float as null
-        values[f.name] = value
-    try:
-        return cls(**values)
-    except TypeError:  # a required field is missing
-        return None
-
-
-# Float fields to_dict may have written as null (a diverged loss); None is not a float the views expect.
-_NAN_WHEN_NULL = {"batch_ended": ("loss",), "epoch_ended": ("train_loss", "val_loss"), "diverged": ("loss",),
-                  "evaluated": ("loss",)}
-
-
-class EventBus:
-    """Delivers events to subscribers, in order, on a dispatcher thread.
-
-    ``publish`` never blocks: it appends to a queue. When subscribers fall behind, an undelivered
-    event whose class sets ``coalesce`` is replaced by the next one of the same kind, so the queue
-    stays short however fast the trainer reports progress.
-    """
-
-    def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
-        self._queue: deque[Event] = deque()
-        self._ready = threading.Condition()
-        self._closed = False
-        self._thread: threading.Thread | None = None
-        self.errors: list[str] = []
-
-    def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)
-
-    def publish(self, event: Event) -> None:
-        with self._ready:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._dispatch, name="fmtui-events", daemon=True)
-                self._thread.start()
-            if event.coalesce and self._queue and type(self._queue[-1]) is type(event):
-                self._queue[-1] = event
-            else:
-                self._queue.append(event)
-            self._ready.notify()
-
-    def close(self, timeout: float | None = None) -> None:
-        """Deliver what is queued, then stop the dispatcher."""
-        with self._ready:
-            self._closed = True
-            self._ready.notify()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _dispatch(self) -> None:
-        while True:
-            with self._ready:
-                while not self._queue and not self._closed:
-                    self._ready.wait()
-                if not self._queue:
-                    return
-                event = self._queue.popleft()
-            for subscriber in self._subscribers:
-                try:
-                    subscriber(event)
-                except Exception:  # one broken subscriber must not starve the others or the trainer
-                    self.errors.append(traceback.format_exc())

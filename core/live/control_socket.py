@@ -1,10 +1,20 @@
 """A run steered from other processes: its control socket, both ends.
 
-    <run>/control.sock   a Unix socket (0600) served by a thread of the training process: one line in
-                         ("pause", "resume", "stop", "ping"), one line back ("ok" or "error: ...").
+    <run>/control.sock   a Unix socket (0600) served by threads of the training process. The server
+                         greets each client ("fmtui-control 1"), the client sends one line ("pause",
+                         "resume", "stop", "ping"), the server answers one line: "ok" (done), "paused"
+                         (ping), "unchanged: WHY" (the run already was as asked) or "error: WHY".
 
 It lives in the run directory, on this machine and for this user only: no network port. Whether a run
-is live comes from its lock (fmtui.core.records.lock.is_live), never from the socket or a PID.
+is live comes from its lock (fmtui.core.records.lock.is_live), never from the socket or a PID. Both ends
+check who is at the other (SO_PEERCRED): a socket someone else planted in the run directory is not
+the run, and a peer of another user is not its owner.
+
+A request takes effect only once the server has greeted its client and read the whole line within
+REQUEST_SECONDS; a client sends it only after the greeting, and before its own deadline. So a client
+that gives up before sending has changed nothing, and one that gives up after sending says the request
+was sent but not confirmed. Each client is served on a thread of its own, a few at once: a slow one
+holds up no other.
 
 AF_UNIX addresses are limited to about 107 bytes, and a run directory may be deeper than that; such a
 socket is bound and reached through /proc/self/fd/N/control.sock, N a descriptor of the directory.
@@ -17,26 +27,30 @@ import socket
 import stat
 import struct
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fmtui.core.errors import FmtuiError
-from fmtui.core.records.listing import effective_status
-from fmtui.core.records.lock import is_live, lock_holder
-from fmtui.core.records.run_dir import RunRecord
 
 SOCKET_NAME = "control.sock"
 COMMANDS = ("pause", "resume", "stop", "ping")
+GREETING = "fmtui-control 1"
+REQUEST_SECONDS = 2.0  # from the greeting to the end of the request line: the whole request, not each read
+MAX_CLIENTS = 8  # served at once; one more is told the run is busy (and its client tries again)
+MAX_LINE = 256  # bytes of a request or an answer
 _MAX_ADDRESS = 100  # bytes of a socket path that bind() takes everywhere (sun_path is 104 to 108)
+BUSY = "error: busy answering other clients: nothing was done; try again"
 
 
 class ControlError(FmtuiError):
     """A live run cannot be reached or refused the request; the message says why."""
 
 
-# --- the event log ---------------------------------------------------------------------------------
+# --- the server, in the training process ------------------------------------------------------------
 
-class _Address:
+class Address:
     """A socket path short enough for AF_UNIX: the path itself, or one through a directory descriptor."""
 
     def __init__(self, run_dir: Path) -> None:
@@ -58,11 +72,22 @@ class _Address:
             self._fd = None
 
 
+def peer_uid(conn: socket.socket) -> int | None:
+    """The uid of the process at the other end of a Unix socket; None where the system cannot tell."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return None
+    _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    return uid
+
+
 class ControlServer:
-    """Serves ``<run>/control.sock`` on a daemon thread: each request calls a handler from ``handlers``.
+    """Serves ``<run>/control.sock``: each request calls a handler from ``handlers``, whose result is the
+    answer (a string as it is; False: "unchanged"; anything else: "ok"). ``trainer_handlers`` makes
+    handlers that say what they did.
 
     The socket is made 0600 (created under a umask, then chmodded), and a peer whose uid is neither
-    ours nor root's is refused even so (SO_PEERCRED), in case the file was made reachable."""
+    ours nor root's is refused even so (SO_PEERCRED), in case the file was made reachable. An accepting
+    thread hands each client to a thread of its own, at most MAX_CLIENTS at once."""
 
     def __init__(self, run_dir: Path, handlers: dict[str, Callable[[], object]]) -> None:
         self.run_dir = Path(run_dir)
@@ -70,6 +95,7 @@ class ControlServer:
         self._sock: socket.socket | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
 
     @property
     def path(self) -> Path:
@@ -82,14 +108,16 @@ class ControlServer:
         self.path.unlink(missing_ok=True)  # left by a killed process; we hold the run's lock
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            with _Address(self.run_dir) as address:
+            with Address(self.run_dir) as address:
                 previous = os.umask(0o177)  # process-wide for an instant: files made now are only stricter
                 try:
                     sock.bind(address)
                 finally:
                     os.umask(previous)
-            os.chmod(self.path, 0o600)
-            sock.listen(8)
+            info = os.lstat(self.path)  # chmod follows links: only the socket we bound is changed
+            if stat.S_ISSOCK(info.st_mode) and stat.S_IMODE(info.st_mode) != 0o600:
+                os.chmod(self.path, 0o600)
+            sock.listen(MAX_CLIENTS)
             sock.settimeout(0.25)  # how often the thread looks whether it should end
         except OSError:
             sock.close()
@@ -116,107 +144,92 @@ class ControlServer:
                 continue
             except OSError:
                 return
-            with conn:
-                try:
-                    conn.settimeout(2.0)  # a client that says nothing cannot hold the others up for long
-                    conn.sendall(self._answer(conn).encode() + b"\n")
-                except OSError:
-                    pass
+            if not self._slots.acquire(blocking=False):
+                _refuse(conn, BUSY)
+                continue
+            try:
+                threading.Thread(target=self._client, args=(conn,), name="fmtui-control-client", daemon=True).start()
+            except RuntimeError:  # no thread to be had: the client is told, not left waiting
+                self._slots.release()
+                _refuse(conn, BUSY)
 
-    def _answer(self, conn: socket.socket) -> str:
-        if hasattr(socket, "SO_PEERCRED"):
-            _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                             struct.calcsize("3i")))
-            if uid not in (os.getuid(), 0):
-                return "error: this run belongs to another user"
+    def _client(self, conn: socket.socket) -> None:
+        try:
+            with conn:
+                answer = self._answer(conn)
+                if answer is not None:
+                    conn.settimeout(REQUEST_SECONDS)
+                    conn.sendall(answer.encode()[:MAX_LINE] + b"\n")
+        except OSError:
+            pass  # the client left; whatever it asked was done or not, as its answer would have said
+        finally:
+            self._slots.release()
+
+    def _answer(self, conn: socket.socket) -> str | None:
+        """The answer to the client's request, or None when there is none to give (it left)."""
+        uid = peer_uid(conn)
+        if uid is not None and uid not in (os.getuid(), 0):
+            return "error: this run belongs to another user"
+        conn.settimeout(REQUEST_SECONDS)
+        conn.sendall(GREETING.encode() + b"\n")
+        deadline = time.monotonic() + REQUEST_SECONDS
         request = b""
-        while b"\n" not in request and len(request) < 64:
-            chunk = conn.recv(64)
+        while b"\n" not in request:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return f"error: the request did not arrive within {REQUEST_SECONDS:g} seconds; nothing was done"
+            conn.settimeout(remaining)
+            try:
+                chunk = conn.recv(MAX_LINE)
+            except TimeoutError:
+                continue
             if not chunk:
-                break
+                return None  # gone before its request was whole: nothing is done
             request += chunk
+            if len(request) > MAX_LINE and b"\n" not in request:
+                return "error: the request is too long; nothing was done"
         command = request.split(b"\n")[0].decode("ascii", "replace").strip()
         handler = self.handlers.get(command)
         if handler is None:
             return f"error: unknown request {command[:20]!r}; known: {', '.join(self.handlers)}"
-        answer = handler()
-        return answer if isinstance(answer, str) else "ok"
+        try:
+            answer = handler()
+        except Exception as exc:  # a bug behind one request must not end the server for the others
+            return f"error: {command} failed in the run: {type(exc).__name__}: {exc}"
+        if isinstance(answer, str):
+            return answer
+        return "unchanged: there was nothing to do" if answer is False else "ok"
+
+
+def _refuse(conn: socket.socket, answer: str) -> None:
+    with conn:
+        try:
+            conn.setblocking(False)  # the accepting thread never waits on a client
+            conn.send(answer.encode() + b"\n")
+        except OSError:
+            pass
+
+
+def trainer_handlers(trainer: Any) -> dict[str, Callable[[], object]]:
+    """The socket's requests for a trainer in this process (fmtui.core.engine.trainer.Trainer), each
+    answering what it did. The trainer's pause(), resume() and stop() say whether they changed anything
+    (False: nothing; None, from a trainer that does not say, is taken as done)."""
+
+    def pause() -> str:
+        if trainer.pause() is not False:
+            return "ok"
+        if trainer.paused:
+            return "unchanged: it is already paused"
+        return ("error: not paused: it is stopping or past its last training batch (testing its best weights), "
+                "and a run pauses only between training batches")
+
+    def resume() -> str:
+        return "ok" if trainer.resume() is not False else "unchanged: it was not paused"
+
+    def stop() -> str:
+        return "ok" if trainer.stop("stopped") is not False else "unchanged: it is already stopping or finishing"
+
+    return {"pause": pause, "resume": resume, "stop": stop, "ping": lambda: "paused" if trainer.paused else "ok"}
 
 
 # --- for viewers and scripts -----------------------------------------------------------------------
-
-def live_state(run_dir: Path) -> str:
-    """The run's effective status as fmtui.core.records tells it: "running" for a live run."""
-    record = RunRecord(run_dir)
-    try:
-        return effective_status(record.read_summary(), record.path)
-    except FmtuiError:
-        return "running" if is_live(record.path) else "unreadable"
-
-
-def require_live(run_dir: Path) -> None:
-    """ControlError unless a process on this machine is training ``run_dir`` now."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise ControlError(f"{run_dir}: no such run directory.")
-    status = live_state(run_dir)
-    if status == "running":
-        return
-    if status.startswith("running on "):
-        raise ControlError(f"{run_dir} was started on {status[len('running on '):]}; it can be controlled only "
-                           f"there (its lock is not visible from this machine).")
-    if status == "killed":
-        raise ControlError(f"{run_dir} is not live: its process is gone without finishing (status killed); "
-                           f"continue it with `fmtui train --resume {run_dir}`.")
-    raise ControlError(f"{run_dir} is not live (status {status}).")
-
-
-def send(run_dir: Path, command: str, timeout: float = 5.0) -> str:
-    """Send ``command`` to the live run in ``run_dir``; its answer ("ok"), or ControlError saying why not."""
-    if command not in COMMANDS:
-        raise ControlError(f"unknown request {command!r}; known: {', '.join(COMMANDS)}.")
-    run_dir = Path(run_dir)
-    path = run_dir / SOCKET_NAME
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        require_live(run_dir)
-        raise ControlError(f"{run_dir} is live{lock_holder(run_dir)} but has no control socket (it was started "
-                           f"by an fmtui without one, or is still loading its data); try again shortly.") from None
-    except PermissionError:
-        raise ControlError(f"permission denied: {run_dir} belongs to another user.") from None
-    except OSError as exc:
-        raise ControlError(f"cannot reach {path}: {exc.strerror or exc}.") from None
-    if not stat.S_ISSOCK(info.st_mode):
-        raise ControlError(f"{path} is not a socket; it was not made by fmtui.")
-    if not hasattr(socket, "AF_UNIX"):
-        raise ControlError("this system has no Unix sockets: a run can be steered only from its own monitor.")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        with _Address(run_dir) as address:
-            sock.connect(address)
-        sock.sendall(command.encode() + b"\n")
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = sock.recv(256)
-            if not chunk:
-                break
-            reply += chunk
-    except PermissionError:
-        raise ControlError(f"permission denied: {run_dir} belongs to another user.") from None
-    except (ConnectionRefusedError, FileNotFoundError):
-        require_live(run_dir)  # the usual reason: the process is gone
-        raise ControlError(f"{run_dir} is live but does not answer on its control socket.") from None
-    except TimeoutError:
-        raise ControlError(f"{run_dir} did not answer within {timeout:g} seconds.") from None
-    except OSError as exc:
-        raise ControlError(f"cannot reach {run_dir}: {exc.strerror or exc}.") from None
-    finally:
-        sock.close()
-    answer = reply.decode("utf-8", "replace").strip()
-    if answer.startswith("error:"):
-        raise ControlError(f"{run_dir}: {answer[len('error:'):].strip()}.")
-    if not answer:
-        raise ControlError(f"{run_dir} closed the connection without answering (it may be ending).")
-    return answer

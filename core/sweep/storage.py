@@ -7,6 +7,7 @@ so that a worker with other settings is refused.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import warnings
 from collections.abc import Callable
@@ -53,24 +54,35 @@ def storage_label(storage: str | None, runs_dir: Path) -> str:
     return storage
 
 
-def open_storage(storage: str | None, runs_dir: Path) -> optuna.storages.BaseStorage:
+def open_storage(storage: str | None, runs_dir: Path, *, existing: bool = False) -> optuna.storages.BaseStorage:
     """The Optuna storage for ``--storage`` (None: SQLite in the runs directory); ConfigError naming the
     flag when it cannot be opened. A URL is a database; a path is a journal file (one ending in .db,
-    .sqlite or .sqlite3 an SQLite file)."""
+    .sqlite or .sqlite3 an SQLite file).
+
+    ``existing``: only to read a study that is there (``--watch``): a file that is not there is an error
+    and nothing is created. Otherwise the storage is written to, and a file this user cannot write (or
+    in a directory it cannot write, where SQLite keeps its journal) is an error before anything is tried."""
     label = f"--storage {storage_label(storage, runs_dir)}"
     if storage is None:
-        try:
-            Path(runs_dir).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"cannot create the runs directory {runs_dir} for the sweep's study: "
-                              f"{exc.strerror or exc}. Choose one with --runs-dir, or a --storage.") from None
-        url = f"sqlite:///{(Path(runs_dir) / DEFAULT_STORAGE_FILE).resolve()}"
+        if not existing:
+            try:
+                Path(runs_dir).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"cannot create the runs directory {runs_dir} for the sweep's study: "
+                                  f"{exc.strerror or exc}. Choose one with --runs-dir, or a --storage.") from None
+        path = Path(runs_dir) / DEFAULT_STORAGE_FILE
+        _check_file(label, path, existing)
+        url = f"sqlite:///{path.resolve()}"
     elif "://" in storage:
         url = _with_driver(storage)
+        if url.startswith("sqlite:///") and url[len("sqlite:///"):].partition("?")[0] not in ("", ":memory:"):
+            _check_file(label, Path(url[len("sqlite:///"):].partition("?")[0]), existing)
     elif storage.removeprefix("journal:") == storage and Path(storage).suffix in (".db", ".sqlite", ".sqlite3"):
+        _check_file(label, Path(storage), existing)
         url = f"sqlite:///{Path(storage).resolve()}"
     else:
         path = Path(storage.removeprefix("journal:"))
+        _check_file(label, path, existing)
         try:
             from optuna.storages.journal import JournalFileBackend
 
@@ -103,6 +115,33 @@ def open_storage(storage: str | None, runs_dir: Path) -> optuna.storages.BaseSto
                       f"server and the credentials.")
 
 
+def _check_file(label: str, path: Path, existing: bool) -> None:
+    """ConfigError naming ``path`` where a storage file is not there to be read (``existing``), or cannot
+    be written: SQLite and Optuna would otherwise create a mistyped one, or fail at the first write with
+    a message about something else ("exceeding max length")."""
+    try:
+        there = path.exists()
+    except OSError as exc:
+        raise ConfigError(f"{label}: {path} cannot be reached: {exc.strerror or exc}.") from None
+    if existing:
+        if not there:
+            raise ConfigError(f"{label}: {path} does not exist (nothing was created); give the --storage the "
+                              f"workers use.")
+        if not os.access(path, os.R_OK):
+            raise ConfigError(f"{label}: {path} cannot be read by this user.")
+        return
+    if there and path.is_dir():
+        raise ConfigError(f"{label}: {path} is a directory, not a storage file.")
+    directory = path.parent
+    if there and not os.access(path, os.R_OK | os.W_OK):
+        raise ConfigError(f"{label}: {path} is read-only for this user (or on a read-only file system); a sweep "
+                          f"writes its trials there. Give it write access, or choose another --storage.")
+    if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+        what = "its directory" if there else "the directory it would be created in"
+        raise ConfigError(f"{label}: {what}, {directory}, is read-only for this user (a sweep writes its storage "
+                          f"and, for SQLite, a journal beside it there). Choose another --storage.")
+
+
 def _with_driver(url: str) -> str:
     """A PostgreSQL URL names no driver, and SQLAlchemy then wants psycopg2; use psycopg 3 when only it is here."""
     import importlib.util
@@ -125,6 +164,11 @@ def open_study(plan: Plan, storage: optuna.storages.BaseStorage, where: str) -> 
     except ValueError as exc:  # a study of the same name with another direction
         raise ConfigError(f"--study {plan.study}: exists in {where} but is not an fmtui sweep ({exc}); "
                           f"choose another --study.") from None
+    except optuna.exceptions.StorageInternalError as exc:  # a write refused (read-only, full) that access() missed
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        raise ConfigError(f"--storage {where}: the study cannot be written there ({reason}). Check that the "
+                          f"storage is writable, or choose another --storage.") from None
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
         raise ConfigError(f"--study {plan.study}: exists in {where} and minimizes its objective, so it is not "
                           f"an fmtui sweep (they maximize validation accuracy); choose another --study.")

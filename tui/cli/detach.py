@@ -14,31 +14,47 @@ from pathlib import Path
 from rich.text import Text
 
 from fmtui.core.engine.events import Event, RunFailed, RunFinished, RunStarted
-from fmtui.core.errors import FmtuiError
-from fmtui.core.records.files import atomic_write_json, read_json
+from fmtui.core.errors import FmtuiError, RecordError
+from fmtui.core.records.files import NOFOLLOW, PRIVATE_FILE, atomic_write_json, read_json
 from fmtui.tui.cli.streams import console
 
 START_TIMEOUT = 600.0  # loading the data and building the model; a run slower than that is still told about
 
 
 def announcer(path: Path) -> Callable[[Event], None]:
-    """A subscriber writing the run directory (or how the run ended before it had one) to ``path``."""
+    """A subscriber writing, once, the run directory (or how the run ended before it had one) to ``path``.
+    Once: the waiting process deletes the file when it has read it, and nothing should bring it back."""
+    told = False
 
     def announce(event: Event) -> None:
+        nonlocal told
+        if told:
+            return
         if isinstance(event, RunStarted):
+            told = True
             atomic_write_json(path, {"run_dir": event.run_dir})
-        elif isinstance(event, (RunFinished, RunFailed)) and not path.exists():
+        elif isinstance(event, (RunFinished, RunFailed)):
+            told = True
             atomic_write_json(path, {"run_dir": event.run_dir, "ended": event.to_dict()})
 
     return announce
 
 
 def start_detached(args: list[str], runs_dir: Path) -> int:
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # read-only, or a regular file on the way
+        raise RecordError(f"--runs-dir {runs_dir}: cannot be created: {exc.strerror or exc}. Choose a writable "
+                          f"directory with --runs-dir.") from None
     stem = runs_dir / f".detached-{os.getpid()}-{time.time_ns()}"
     log, announce = stem.with_suffix(".log"), stem.with_suffix(".json")
-    with open(log, "wb") as out:
-        os.chmod(log, 0o600)
+    try:
+        # A new file (never one someone left under this name, nor a link), the owner's alone from the start.
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, PRIVATE_FILE)
+    except OSError as exc:
+        raise RecordError(f"--runs-dir {runs_dir}: cannot write there: {exc.strerror or exc}. Choose a writable "
+                          f"directory with --runs-dir.") from None
+    with open(fd, "wb") as out:
         child = subprocess.Popen([sys.executable, "-m", "fmtui", *args, "--announce", str(announce)],
                                  stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
     deadline = time.monotonic() + START_TIMEOUT

@@ -27,9 +27,9 @@ from fmtui.core.engine.events import (
     Subscriber,
 )
 from fmtui.core.errors import FmtuiError
-from fmtui.core.live.control_socket import send
+from fmtui.core.live.control_client import send
 from fmtui.core.live.event_log import EVENTS_NAME, EventTail
-from fmtui.core.records.lock import is_live
+from fmtui.core.records.lock import is_live, locked_at
 from fmtui.core.records.run_dir import RunRecord
 
 
@@ -74,19 +74,22 @@ class AttachedTrainer:
         self._thread = threading.Thread(target=self._watch, name="fmtui-attached", daemon=True)
         self._thread.start()
 
-    def pause(self) -> None:
-        send(self.run_dir, "pause")
-        self._paused = True  # the Paused event follows when the run reaches a batch boundary
+    def pause(self) -> bool:
+        """ControlError (the monitor shows it) when the run cannot pause: it is testing, or stopping."""
+        changed = send(self.run_dir, "pause") == "ok"
+        self._paused = True  # paused, or the Paused event follows when the run reaches a batch boundary
+        return changed
 
-    def resume(self) -> None:
-        send(self.run_dir, "resume")
-        self._paused = False
+    def resume(self) -> bool:
+        changed = send(self.run_dir, "resume") == "ok"
+        self._paused = False  # resumed, or it was not paused
+        return changed
 
     def stop(self, reason: str = "stopped") -> None:
         """Ask the run to stop (its best weights are tested and its record completed). An interrupt of
         this process is no reason to end a run it does not own: only "stopped" is sent."""
         if reason == "stopped":
-            send(self.run_dir, "stop")
+            send(self.run_dir, "stop")  # "unchanged" too: it is stopping already, as asked
 
     def hurry(self) -> bool:
         return True  # nothing of the run is in this process: it may leave at once
@@ -129,9 +132,20 @@ class AttachedTrainer:
         tail = EventTail(self.run_dir / EVENTS_NAME)
         gone_since: float | None = None
         backlog = True
+        held: list[Event] = []  # an earlier attempt's log, while a resume of the run loads its data
+        held_from: tuple[int, int] | None = None
         while not self._leaving.is_set():
             try:
                 events = tail.read()
+                if held and tail.identity != held_from:
+                    held = []  # the resume's own log has replaced it
+                if any(isinstance(e, (RunFinished, RunFailed)) for e in events) and \
+                        self._earlier_attempt(tail.modified_ns):
+                    # A complete log older than the lock's holder: the previous attempt's, not this run's
+                    # to show (it ends stopped). Kept in case the resume ends before it writes its own.
+                    held, held_from, events = held + events, tail.identity, []
+                elif held and is_live(self.run_dir) is not True:
+                    events, held = held + events, []  # it did: the earlier log is the record's last word
                 if backlog and events:
                     events, backlog = replayable(events), False
             except FileNotFoundError:  # not written yet (the run is loading its data), or deleted
@@ -157,6 +171,14 @@ class AttachedTrainer:
                 gone_since = None
             self._leaving.wait(self.poll)
 
+    def _earlier_attempt(self, written_ns: int | None) -> bool:
+        """Whether a log last written at ``written_ns`` was written before the run's lock was last taken,
+        while it is held: by an earlier process of the run (a resume makes its own log once its data has
+        loaded; the process that writes a log took the lock before it)."""
+        taken = locked_at(self.run_dir)
+        return (taken is not None and written_ns is not None and written_ns < taken
+                and is_live(self.run_dir) is True)
+
     def _end(self, message: str, run_dir: str | None) -> None:
         event = RunFailed(message, True, run_dir)
         self._outcome = event
@@ -164,7 +186,7 @@ class AttachedTrainer:
 
     def _gone_message(self) -> str:
         try:
-            epochs = RunRecord(self.run_dir).read_summary()["epochs"]
+            epochs = RunRecord(self.run_dir).read_summary().epochs
         except FmtuiError:
             epochs = None
         kept = f"its record keeps {epochs} complete epoch{'s' * (epochs != 1)}" if epochs is not None \

@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from fmtui.core.live.control_socket import ControlError, require_live
+from fmtui.core.live.control_client import require_live
+from fmtui.core.live.control_socket import ControlError
 from fmtui.core.records.listing import list_runs, open_run, run_summary
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.tui.cli.app import Debug, RunsDir, app, guarded

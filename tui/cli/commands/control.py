@@ -12,14 +12,15 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from fmtui.core.live.control_socket import send
+from fmtui.core.live.control_client import send
 from fmtui.tui.cli.app import Debug, RunsDir, app, guarded
 from fmtui.tui.cli.streams import console
 
 Run = Annotated[Path, typer.Argument(help="The run directory, or a run id under --runs-dir.", show_default=False)]
 
-# What each command asks and what it says once the run has acknowledged it.
-REQUESTS = {"pause": "paused at the next batch boundary",
+# What each command says once the run has taken it up ("ok"). A run that already was as asked answers
+# "unchanged: WHY", said as it is (exit code 0); one that cannot do it answers an error (exit code 2).
+REQUESTS = {"pause": "pausing at its next training batch",
             "resume": "resumed",
             "stop": "stopping: its best weights are tested and its record completed"}
 
@@ -31,8 +32,12 @@ def run_path(run: Path, runs_dir: Path) -> Path:
 
 def request(command: str, run: Path, runs_dir: Path) -> int:
     path = run_path(run, runs_dir)
-    send(path, command)
-    console(soft_wrap=True).print(Text(f"{path}: {REQUESTS[command]}."))
+    answer = send(path, command)
+    if answer.startswith("unchanged:"):
+        told = f"{command} changed nothing: {answer[len('unchanged:'):].strip()}"
+    else:
+        told = REQUESTS[command]
+    console(soft_wrap=True).print(Text(f"{path}: {told}."))
     return 0
 
 

@@ -15,6 +15,8 @@ from fmtui.core.engine.events import (
     EpochEnded,
     Evaluated,
     Event,
+    Paused,
+    Resumed,
     RunFinished,
     RunStarted,
     StopRequested,
@@ -58,9 +60,16 @@ class RunProgress(ThrottledWidget):
                 self.mark_stale()
             case EpochEnded():  # twice a second for the linear model: drawn with the progress
                 best = ", best so far" if event.best_epoch == event.epoch else f" (best: epoch {event.best_epoch})"
+                # The epoch and its batches from the epoch's own event too: a monitor attached later has
+                # no batch progress of finished epochs (the replayed log leaves it out).
+                self.set_reactive(RunProgress.epoch, event.epoch)
+                self.set_reactive(RunProgress.epochs, event.epochs)
+                self.set_reactive(RunProgress.batch, self.batches)
                 self.set_reactive(RunProgress.epochs_done, event.epoch)
                 self.set_reactive(RunProgress.epoch_note, f"val acc {fmt.percent(event.val_accuracy)}{best}")
                 self.mark_stale()
+            case Paused() | Resumed():  # where the run is, even when no batch progress of this epoch was logged
+                self.epoch, self.batch = event.epoch, max(event.batch - 1, 0)  # at the boundary before .batch
             case StopRequested():
                 self.batch_note = "stopping at the next batch"
             case TestStarted():

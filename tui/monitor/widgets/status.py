@@ -79,7 +79,7 @@ class StatusLine(ThrottledWidget):
                                 f"{event.parameters:,} params · "
                                 f"{event.device}")
                 self._short = f"{_name(event.preset, event.model)} · {event.device}"
-                self._sampler = MachineSampler(event.device)
+                self._sampler = MachineSampler(event.device, event.run_dir)  # the run's process, if attached
                 self.elapsed, self.eta = 0.0, None
             case BatchEnded():
                 # Ten a second: stored without a redraw; the timer shows them once a second.
