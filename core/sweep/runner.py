@@ -171,7 +171,7 @@ class Sweep:
         summary: dict[str, Any] = {}
         if outcome.run_dir is not None:
             try:
-                summary = RunRecord(outcome.run_dir).read_summary()
+                summary = RunRecord(outcome.run_dir).read_summary().to_json()
             except FmtuiError:
                 pass
         trial.set_user_attr("status", outcome.status)

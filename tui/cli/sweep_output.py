@@ -1,9 +1,11 @@
-"""How a sweep is shown without the monitor: a line (or JSON object) per trial, and the leaderboard at the end."""
+"""How a sweep is shown without the monitor: each trial's progress on stderr, a line (or JSON object) per
+finished trial, and the leaderboard at the end."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -14,7 +16,9 @@ from rich.text import Text
 from fmtui.tui.render import format as fmt
 
 if TYPE_CHECKING:
+    from fmtui.core.config.settings import TrainConfig
     from fmtui.core.sweep.leaderboard import Snapshot, TrialRow
+    from fmtui.core.sweep.space import Plan
 
 STATE_STYLE = {"complete": "green", "running": "cyan", "pruned": "magenta", "failed": "red", "waiting": "dim"}
 
@@ -24,6 +28,35 @@ def trial_line(row: TrialRow) -> str:
             else "pruned"}.get(row.state, row.state)
     return (f"trial {row.number} {what}: best val {fmt.percent(row.value)} after {fmt.count(row.epochs, 'epoch')}"
             f" ({row.settings()})")
+
+
+def trial_display(plan: Plan) -> Callable[[int, TrainConfig, Any], None]:
+    """Sweep.on_trial without the monitor: each trial's progress on stderr, as `fmtui train` shows a run."""
+    from fmtui.core.engine.events import Event, RunFinished
+    from fmtui.core.sweep.space import WIDTH
+    from fmtui.tui.cli.headless import PlainLog, ProgressBars
+
+    def show(number: int, config: TrainConfig, trainer: Any) -> None:
+        values = {p.name: config.widths[0] if p.name == WIDTH else getattr(config, p.name) for p in plan.params}
+        settings = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+        print(f"trial {number} of study {config.study}: {settings}", file=sys.stderr, flush=True)
+        log = ProgressBars(Console(stderr=True, highlight=False)) if sys.stderr.isatty() else PlainLog(sys.stderr)
+
+        def follow(event: Event) -> None:
+            if isinstance(event, RunFinished) and event.status == "interrupted":
+                # Not `fmtui train --resume`: the study records this trial as failed and the same sweep
+                # command carries on with a new one.
+                print(f"trial {number} interrupted after {event.epochs_completed} epochs: the study records it "
+                      f"as failed; run the same command to continue the sweep ({event.run_dir})", file=sys.stderr,
+                      flush=True)
+                if isinstance(log, ProgressBars):
+                    log.progress.stop()
+                return
+            log(event)
+
+        trainer.subscribe(follow)
+
+    return show
 
 
 class TrialReport:

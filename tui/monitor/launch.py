@@ -2,16 +2,15 @@
 
 When the terminal goes away (SIGHUP: the SSH connection drops, the window closes) the monitor leaves
 and the runs it started go on headless to the end of their records; `fmtui attach` shows them again.
-Ctrl-C, q and SIGTERM end them as before.
+Ctrl-C, q and SIGTERM end them as before. How each of these ends the process is
+fmtui.tui.monitor.lifecycle's, shared with the monitor on a sweep.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from fmtui.core.records.listing import list_runs
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.tui.cli import exits
 from fmtui.tui.cli.signals import Interrupts, leave_now
-from fmtui.tui.cli.streams import discard
 from fmtui.tui.monitor.app import MonitorApp
+from fmtui.tui.monitor.lifecycle import go_on_headless, hang_up, interrupted_note, tell, tell_internal_errors
 from fmtui.tui.monitor.runs import TrainerLike
 
 
@@ -43,11 +42,12 @@ def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_di
             problem = str(exc)
 
     def real_trainer(config: TrainConfig, resume: RunRecord | None = None) -> TrainerLike:
-        from fmtui.core.engine.trainer import (
-            Trainer,  # late: torch takes a moment to import, the first screen need not wait
-        )
+        # Late: torch takes a moment to import, the first screen need not wait.
+        from fmtui.core.engine.trainer import Trainer
+        from fmtui.core.live.serve import serve
 
-        return Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=resume)
+        # Served: `fmtui attach` follows the run from elsewhere, and once the terminal is gone (SIGHUP).
+        return serve(Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=resume))
 
     return MonitorApp(new_trainer=trainer_factory or real_trainer, presets=lambda: all_presets(device),
                       # The monitor makes its runs directory with its first run: none yet is no error here.
@@ -73,11 +73,7 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
         nonlocal hung_up
         if signum == getattr(signal, "SIGHUP", None) and not closed:
             hung_up = True
-            # First: the app's last writes (restoring the terminal) then go to /dev/null; written to a
-            # terminal that is gone they can leave Textual's shutdown waiting forever.
-            _forget_terminal()
-            app.exit(return_code=0)
-            threading.Thread(target=_leave_if_stuck, args=(app, app_done), daemon=True).start()
+            hang_up(app, app_done)
             return
         # We were told to end (SIGTERM, kill -INT): no one is left to ask, so leave at once;
         # finish_runs then ends the run as interrupted, with its record written.
@@ -107,68 +103,9 @@ def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir
     if hung_up:
         return go_on_headless(app)
     for run_dir in interrupted:
-        _tell(interrupted_note(Path(run_dir)))
-    for failure in app.internal_errors:
-        _tell(f"internal error: {failure.error}\n{failure.traceback}")
+        tell(interrupted_note(Path(run_dir)))
+    tell_internal_errors(app)
     if app.internal_errors:
         return exits.BUG
     return app.return_code or interrupts.code or 0
 
-
-def go_on_headless(app: MonitorApp) -> int:
-    """After SIGHUP: the monitor has left; the runs this process started train on to the end of their
-    records. Nothing can reach a terminal any more, so the standard streams point at /dev/null, and
-    only a later SIGTERM or SIGINT (not another SIGHUP) ends the runs, as interrupted."""
-    _forget_terminal()
-    if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    own = [run for run in app.runs.values() if not run.attached]
-    for run in app.runs.values():
-        if run.attached:
-            app.leave(run)  # another process's run: it was never this process's to keep
-
-    def stop(signum: int) -> None:
-        for run in own:
-            if run.trainer.running:
-                run.trainer.stop("interrupted")
-
-    with Interrupts(stop=stop, hurry=app.hurry_runs) as interrupts:
-        while any(run.trainer.running for run in own):  # in slices: signals are received meanwhile
-            time.sleep(0.2)
-        for run in own:
-            run.trainer.wait()
-    return interrupts.code or 0
-
-
-STUCK_SECONDS = 15.0  # after a signal, how long the app may take to close before the process goes on without it
-
-
-def _leave_if_stuck(app: MonitorApp, app_done: threading.Event) -> None:
-    """After SIGHUP, should the app never finish closing: the runs this process started still train to
-    the end of their records, then the process leaves (a second SIGHUP cannot reach it here)."""
-    if app_done.wait(STUCK_SECONDS):
-        return
-    for run in app.runs.values():
-        if not run.attached:
-            run.trainer.wait()
-    os._exit(0)
-
-
-def _forget_terminal() -> None:
-    for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
-        discard(fd, mode)
-
-
-def interrupted_note(run_dir: Path) -> str:
-    """What a person needs to know about a run the app's exit interrupted."""
-    if RunRecord(run_dir).state_path.exists():
-        return f"interrupted: the run's state is saved; continue it with `fmtui train --resume {run_dir}`\n"
-    return f"interrupted before its first epoch ended, so there is nothing to resume; its record: {run_dir}\n"
-
-
-def _tell(text: str) -> None:
-    try:
-        sys.stderr.write(text)
-        sys.stderr.flush()
-    except OSError:
-        pass  # the terminal is gone (the SSH connection dropped): the record already says it all

@@ -1,37 +1,44 @@
 """The monitor on a sweep: each trial's live views as for any run, and the sweep view's leaderboard.
 
-The sweep runs on its own thread (Optuna's loop, in fmtui.core.sweep); each trial's trainer is handed to the
-app with a TrialStarted message before it starts, so its events follow it in order. With ``--watch``
-no trial runs here: the app only reads a study that workers elsewhere are filling.
+The trials run in a Textual thread worker (Optuna's loop, in fmtui.core.sweep); each trial's trainer
+is handed to the app with a TrialStarted message before it starts, so its events follow it in order.
+The worker is the app's: as the app closes, the trial in progress is interrupted (the study records
+it as failed, and the same command continues the sweep). With ``--watch`` no trial runs here: the app
+only reads a study that workers elsewhere are filling.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from textual.binding import Binding
+from textual import work
 from textual.message import Message
 from textual.widgets import TabbedContent
+from textual.worker import Worker
 
 from fmtui.core.config.settings import TrainConfig
+from fmtui.core.live.serve import serve
 from fmtui.core.sweep.leaderboard import Snapshot
 from fmtui.core.sweep.runner import Sweep, SweepInterrupted, TrialFailed
 from fmtui.tui.cli.signals import Interrupts
 from fmtui.tui.monitor.app import MonitorApp
-from fmtui.tui.monitor.launch import STUCK_SECONDS, _tell
+from fmtui.tui.monitor.lifecycle import STUCK_SECONDS, leave_if_stuck, tell_internal_errors
 from fmtui.tui.monitor.messages import forward_to
 from fmtui.tui.monitor.runs import TrainerLike
 from fmtui.tui.monitor.screens.confirm import Confirm
+from fmtui.tui.monitor.views import VIEW, Key, view_key
 from fmtui.tui.monitor.widgets.status import StatusLine
 from fmtui.tui.monitor.widgets.sweep import SweepView
 
+if TYPE_CHECKING:
+    from fmtui.core.sweep.session import SweepSession
+
 
 class TrialStarted(Message):
-    """The sweep thread made trial ``number``'s trainer; the app follows it from now on."""
+    """The sweep's worker made trial ``number``'s trainer; the app follows it from now on."""
 
     def __init__(self, number: int, config: TrainConfig, trainer: TrainerLike) -> None:
         super().__init__()
@@ -39,7 +46,7 @@ class TrialStarted(Message):
 
 
 class SweepEnded(Message):
-    """The sweep thread is done: the study has its trials, the timeout passed, or it failed."""
+    """The sweep's worker is done: the study has its trials, the timeout passed, or it failed."""
 
     def __init__(self, error: BaseException | None) -> None:
         super().__init__()
@@ -53,17 +60,20 @@ def _no_trainer(config: TrainConfig, resume: Any = None) -> TrainerLike:
 class SweepMonitor(MonitorApp):
     """MonitorApp whose runs are a sweep's trials; ``s`` prunes the current trial by hand."""
 
-    BINDINGS = [Binding("s", "stop", "Prune"), Binding("w", "view('sweep')", "Sweep")]
+    BINDINGS = [Key("s", "stop", "Prune").binding(), view_key(VIEW["sweep"], show=True).binding()]
 
     def __init__(self, *, read: Callable[[], Snapshot], study: str, runs_dir: str,
-                 run_sweep: Callable[[], None] | None = None, after: Callable[[], str] | None = None) -> None:
+                 run_sweep: Callable[[], None] | None = None, after: Callable[[], str] | None = None,
+                 interrupt: Callable[[], None] | None = None) -> None:
         super().__init__(new_trainer=_no_trainer, presets=lambda: [], past_runs=lambda: [], runs_dir=runs_dir)
         self.read = read
         self.study = study
         self.run_sweep = run_sweep  # None: --watch, the trials run elsewhere
         self.after = after  # what to say once the sweep is done (the best preset written, say)
-        self.sweep_thread: threading.Thread | None = None
+        self.interrupt_sweep = interrupt  # ends the trial in progress, from any thread
+        self.sweep_thread: Worker[None] | None = None  # the thread worker that runs the trials
         self.sweep_error: BaseException | None = None
+        self.swept = threading.Event()  # the trials' worker has returned: the study is consistent
 
     def begin(self) -> None:
         self.query_one(SweepView).watch_study(self.read)
@@ -73,24 +83,36 @@ class SweepMonitor(MonitorApp):
             self.query_one(TabbedContent).active = "sweep"
             return
         self.query_one(StatusLine).subject = f"sweep {self.study}: starting its first trial"
-        self.sweep_thread = threading.Thread(target=self._sweep_main, name="fmtui-sweep", daemon=True)
-        self.sweep_thread.start()
+        self.sweep_thread = self._run_trials(self.run_sweep)
 
-    def _sweep_main(self) -> None:
+    @work(thread=True, exclusive=True, group="sweep", name="fmtui-sweep")
+    def _run_trials(self, run_sweep: Callable[[], None]) -> None:
         error: BaseException | None = None
         try:
-            self.run_sweep()
+            run_sweep()
         except BaseException as exc:  # handed to the UI thread and to the launcher, which report it
             error = exc
         self.sweep_error = error
+        self.swept.set()
         self.post_message(SweepEnded(error))
+
+    def on_unmount(self) -> None:
+        # The worker's thread is waited for as the app's event loop closes: its trial must end first.
+        if self.sweeping and self.interrupt_sweep is not None:
+            self.interrupt_sweep()
 
     @property
     def sweeping(self) -> bool:
-        return self.sweep_thread is not None and self.sweep_thread.is_alive()
+        return self.sweep_thread is not None and not self.swept.is_set()
+
+    def wait_for_sweep(self, timeout: float | None = None) -> None:
+        """Until the trials' worker has returned (any thread); at once when there is none."""
+        if self.sweep_thread is not None:
+            self.swept.wait(timeout)
 
     def trial_hook(self, number: int, config: TrainConfig, trainer: TrainerLike) -> None:
-        """Sweep.on_trial, on the sweep thread: route the trainer's events here before it starts."""
+        """Sweep.on_trial, on the sweep's worker thread: route the trainer's events here before it starts."""
+        serve(trainer)  # `fmtui attach` follows the trial from elsewhere, as it does any monitor's run
         trainer.subscribe(forward_to(self, number))
         self.post_message(TrialStarted(number, config, trainer))
 
@@ -126,7 +148,7 @@ class SweepMonitor(MonitorApp):
 
         def answered(leave: bool | None) -> None:
             if leave:
-                self.exit(0)  # the launcher then interrupts the trial; the study stays consistent
+                self.exit(0)  # closing interrupts the trial; the study stays consistent
 
         self.push_screen(Confirm(f"Sweep {self.study} is running. Interrupt its current trial (recorded as failed; "
                                  f"the same command continues the sweep) and quit?",
@@ -136,9 +158,10 @@ class SweepMonitor(MonitorApp):
 def make_sweep_app(*, sweep: Sweep | None, read: Callable[[], Snapshot], study: str, runs_dir: Path,
                    work: Callable[[], None] | None = None, after: Callable[[], str] | None = None) -> SweepMonitor:
     """The monitor on a sweep, for the CLI and the tests alike: ``work`` (default ``sweep.run``) runs the
-    trials on a thread once the app is up; with ``sweep`` None the app follows a study elsewhere."""
+    trials in a worker once the app is up; with ``sweep`` None the app follows a study elsewhere."""
     app = SweepMonitor(read=read, study=study, runs_dir=str(runs_dir),
-                       run_sweep=(work or sweep.run) if sweep else None, after=after)
+                       run_sweep=(work or sweep.run) if sweep else None, after=after,
+                       interrupt=sweep.interrupt if sweep else None)
     if sweep is not None:
         sweep.on_trial = app.trial_hook
     return app
@@ -148,27 +171,30 @@ def finish_sweep(app: SweepMonitor, sweep: Sweep | None, timeout: float = 120.0)
     """After the app has exited: interrupt a trial still going (the study records it as failed) and wait."""
     if sweep is not None:
         sweep.interrupt()  # a no-op when the sweep is done
-    if app.sweep_thread is not None:
-        app.sweep_thread.join(timeout)
+    app.wait_for_sweep(timeout)
     app.finish_runs(timeout)
 
 
-def run_sweep_tui(*, sweep: Sweep | None, read: Callable[[], Snapshot], study: str, runs_dir: Path,
-                  work: Callable[[], None] | None = None,
-                  after: Callable[[], str] | None = None) -> tuple[int, BaseException | None]:
-    """Run the monitor on a sweep until the person quits; the exit code, and what ended the sweep thread
-    (None when it finished its trials)."""
-    app = make_sweep_app(sweep=sweep, read=read, study=study, runs_dir=runs_dir, work=work, after=after)
+def run_sweep_tui(*, session: SweepSession | None, read: Callable[[], Snapshot], study: str,
+                  runs_dir: Path) -> tuple[int, BaseException | None]:
+    """Run the monitor on a sweep until the person quits: ``session``'s trials, or with None a study that
+    runs elsewhere. The exit code, and what ended the trials early (None when they ran out)."""
+    sweep = session.sweep if session is not None else None
+    app = make_sweep_app(sweep=sweep, read=read, study=study, runs_dir=runs_dir,
+                         work=session.run if session is not None else None,
+                         after=_best_note(session) if session is not None else None)
     app_done = threading.Event()
 
     def stop(signum: int) -> None:
         # The trial is interrupted here and now, not once the app has exited: after SIGHUP the terminal
         # is gone, and an app that cannot write its last screen may never return from run() (seen by
-        # hand: the sweep thread then went on to a new trial).
+        # hand: the sweep went on to a new trial).
         if sweep is not None:
             sweep.interrupt()
         app.exit(return_code=128 + signum)
-        threading.Thread(target=_leave_if_stuck, args=(app, app_done, 128 + signum), daemon=True).start()
+        leave_if_stuck(app_done, code=128 + signum, first=app.wait_for_sweep,
+                       settle=lambda: app.finish_runs(STUCK_SECONDS),
+                       note=f"the terminal went away; sweep {app.study} was left consistent (its trial interrupted)\n")
 
     def hurry() -> bool:  # a later signal: give up the trial's epoch in progress; Optuna still records it
         if sweep is not None:
@@ -181,20 +207,13 @@ def run_sweep_tui(*, sweep: Sweep | None, read: Callable[[], Snapshot], study: s
         finally:
             app_done.set()
             finish_sweep(app, sweep)
-    for failure in app.internal_errors:
-        _tell(f"internal error: {failure.error}\n{failure.traceback}")
+    tell_internal_errors(app)
     error = app.sweep_error
     if isinstance(error, TrialFailed) and not error.user_error:
         return 1, error
     return (app.return_code or 0), error
 
 
-def _leave_if_stuck(app: SweepMonitor, app_done: threading.Event, code: int) -> None:
-    """After a signal: once the sweep thread has ended (its trial recorded, the study consistent), exit
-    the process if the app is still stuck on a terminal that went away."""
-    if app.sweep_thread is not None:
-        app.sweep_thread.join()
-    if not app_done.wait(STUCK_SECONDS):
-        app.finish_runs(STUCK_SECONDS)
-        _tell(f"the terminal went away; sweep {app.study} was left consistent (its trial interrupted)\n")
-        os._exit(code)
+def _best_note(session: SweepSession) -> Callable[[], str]:
+    """What the monitor says of the best settings once the trials are done (on the UI thread: no storage read)."""
+    return lambda: f"Best settings: {session.best_preset}." if session.best_preset else ""

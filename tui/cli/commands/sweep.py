@@ -1,6 +1,9 @@
 """`fmtui sweep`: search settings with Optuna, on one machine or many, watched live in the monitor.
 
-Optuna (and torch) are imported inside the command: `fmtui --help` and the other commands never wait for them.
+This module reads the flags, picks the display (the monitor, lines on stderr, or JSON) and turns the
+outcome into output and an exit code; the sweep itself (its study, its trials, the best preset, how it
+ended) is fmtui.core.sweep.session's. Optuna (and torch) are imported inside the command: `fmtui --help`
+and the other commands never wait for them.
 """
 
 from __future__ import annotations
@@ -8,9 +11,8 @@ from __future__ import annotations
 import re
 import signal
 import sys
-import time
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -20,6 +22,10 @@ from fmtui.core.errors import ConfigError, FmtuiError
 from fmtui.tui.cli import exits
 from fmtui.tui.cli.app import DataDir, Debug, Device, RunsDir, app, err, guarded
 from fmtui.tui.cli.signals import Interrupts
+
+if TYPE_CHECKING:
+    from fmtui.core.sweep.session import SweepSession
+    from fmtui.core.sweep.space import Plan
 
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # it names a file too: <study>-best.toml
 DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
@@ -65,7 +71,7 @@ def sweep(
     guarded(debug, lambda: sweep_command(
         preset=preset, trials=trials, params=param or [], assignments=set_ or [], study=study, storage=storage,
         timeout=timeout, pruner=pruner, watch=watch, device=device, data_dir=data_dir, runs_dir=runs_dir,
-        json_output=json_, debug=debug))
+        json_output=json_))
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -110,9 +116,7 @@ def base_config(preset: str | None, assignments: list[str], params: list[str]) -
 
 def sweep_command(*, preset: str | None, trials: int, params: list[str], assignments: list[str], study: str | None,
                   storage: str | None, timeout: str | None, pruner: str, watch: bool, device: str | None,
-                  data_dir: Path | None, runs_dir: Path, json_output: bool, debug: bool) -> int:
-    from fmtui.core.sweep.space import parse_params  # no optuna or torch in it: bad input is found at once
-
+                  data_dir: Path | None, runs_dir: Path, json_output: bool) -> int:
     name = study_name(study, preset)
     monitor = not json_output and sys.stdout.isatty()
     if watch:
@@ -121,72 +125,34 @@ def sweep_command(*, preset: str | None, trials: int, params: list[str], assignm
         return watch_command(name, storage, runs_dir, monitor, json_output)
     base = base_config(preset, assignments, params)
     with_overrides(base, {"device": device})  # a bad --device is named before anything is written
-    from fmtui.core.sweep.space import Plan  # late: imports optuna
-    from fmtui.core.sweep.storage import PRUNERS
+    from fmtui.core.sweep.session import make_plan  # late: imports optuna
 
-    if pruner not in PRUNERS:
-        raise ConfigError(f"--pruner {pruner!r}: choose one of {', '.join(PRUNERS)}.")
-    plan = Plan(name, base, parse_params(params, base), trials, device, pruner, parse_duration(timeout))
-    return run_sweep(plan, storage, data_dir, runs_dir, monitor, json_output, debug)
+    plan = make_plan(name, base, params, trials, device=device, pruner=pruner, timeout=parse_duration(timeout))
+    return run_sweep(plan, storage, data_dir, runs_dir, monitor, json_output)
 
 
-def run_sweep(plan: Any, storage: str | None, data_dir: Path | None, runs_dir: Path, monitor: bool,
-              json_output: bool, debug: bool) -> int:
-    import optuna
+def run_sweep(plan: Plan, storage: str | None, data_dir: Path | None, runs_dir: Path, monitor: bool,
+              json_output: bool) -> int:
+    """Run this worker's part of the sweep, shown in the monitor or on the standard streams, then its summary."""
+    from fmtui.core.sweep.runner import SweepInterrupted, TrialFailed
+    from fmtui.core.sweep.session import SweepSession
+    from fmtui.tui.cli.sweep_output import TrialReport, print_summary, trial_display
 
-    from fmtui.core.data.fashion_mnist import default_data_dir, load_fashion_mnist
-    from fmtui.core.engine.loop import resolve_device
-    from fmtui.core.sweep.leaderboard import snapshot, write_best_preset
-    from fmtui.core.sweep.runner import Sweep, SweepInterrupted, TrialFailed
-    from fmtui.core.sweep.storage import open_storage, open_study, storage_label
-    from fmtui.tui.cli.sweep_output import TrialReport, print_summary
-
-    # Our own lines say what became of each trial (Optuna would also print a traceback for an interrupted one).
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    if monitor:
-        optuna.logging.disable_default_handler()  # the monitor owns the terminal
-    # Everything that can be wrong with the input is found before the study is touched.
-    resolve_device(with_overrides(plan.base, {"device": plan.device}).device)
-    data = load_fashion_mnist(data_dir if data_dir is not None else default_data_dir())
-    where = storage_label(storage, runs_dir)
-    study = open_study(plan, open_storage(storage, runs_dir), where)
-    sweep = Sweep(plan, study, data=data, data_dir=data_dir, runs_dir=runs_dir,
-                  on_trial_end=None if monitor else TrialReport(plan.study, sys.stdout if json_output else None))
-    started = time.monotonic()
-    preset_file: list[Path] = []
-
-    def write_best() -> str:
-        snap = snapshot(study)
-        if snap.best is None:
-            return "No trial completed, so no best settings were written."
-        preset_file[:] = [write_best_preset(plan, snap.best, runs_dir)]
-        return f"Best settings: {preset_file[0]}."
-
-    code, error = exits.OK, None
+    _quiet_optuna(monitor)
+    report = None if monitor else TrialReport(plan.study, sys.stdout if json_output else None)
+    session = SweepSession(plan, storage, data_dir=data_dir, runs_dir=runs_dir, on_trial_end=report)
     if monitor:
         from fmtui.tui.monitor.sweep import run_sweep_tui  # late: Textual is only needed for the monitor
 
-        def read() -> Any:
-            return snapshot(study)
-
-        def work() -> None:  # on the sweep thread
-            sweep.run()
-            write_best()
-
-        code, error = run_sweep_tui(sweep=sweep, work=work, read=read, study=plan.study, runs_dir=runs_dir,
-                                    after=lambda: f"Best settings: {preset_file[0]}." if preset_file else "")
+        code, error = run_sweep_tui(session=session, read=session.read, study=plan.study, runs_dir=runs_dir)
     else:
-        sweep.on_trial = _headless_trial_display(plan)
-        code, error = _run_with_signals(sweep)
-    if isinstance(error, SweepInterrupted) and code == exits.OK and not monitor:
-        code = exits.after_signal(signal.SIGINT)
-    if not isinstance(error, TrialFailed) or error.user_error:
-        write_best()
-    snap = snapshot(study)
-    status = ("interrupted" if isinstance(error, SweepInterrupted) or code >= 128 else "failed" if error else
-              "finished" if snap.done >= plan.trials else "incomplete")
-    print_summary(snap, preset=preset_file[0] if preset_file else None, status=status, storage=where,
-                  json_out=json_output, seconds=time.monotonic() - started)
+        session.sweep.on_trial = trial_display(plan)
+        code, error = _run_with_signals(session)
+        if isinstance(error, SweepInterrupted) and code == exits.OK:
+            code = exits.after_signal(signal.SIGINT)
+    outcome = session.finish(error, signalled=code >= 128)
+    print_summary(outcome.snapshot, preset=outcome.best_preset, status=outcome.status, storage=outcome.storage,
+                  json_out=json_output, seconds=outcome.seconds)
     if isinstance(error, TrialFailed):
         if error.user_error:
             raise FmtuiError(f"a trial failed: {error}")
@@ -197,38 +163,16 @@ def run_sweep(plan: Any, storage: str | None, data_dir: Path | None, runs_dir: P
     return code
 
 
-def _headless_trial_display(plan: Any) -> Any:
-    """Sweep.on_trial without the monitor: each trial's progress on stderr, as `fmtui train` shows a run."""
-    from rich.console import Console
+def _quiet_optuna(monitor: bool) -> None:
+    import optuna
 
-    from fmtui.core.engine.events import Event, RunFinished
-    from fmtui.core.sweep.space import WIDTH
-    from fmtui.tui.cli.headless import PlainLog, ProgressBars
-
-    def show(number: int, config: TrainConfig, trainer: Any) -> None:
-        values = {p.name: config.widths[0] if p.name == WIDTH else getattr(config, p.name) for p in plan.params}
-        settings = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
-        print(f"trial {number} of study {config.study}: {settings}", file=sys.stderr, flush=True)
-        log = ProgressBars(Console(stderr=True, highlight=False)) if sys.stderr.isatty() else PlainLog(sys.stderr)
-
-        def follow(event: Event) -> None:
-            if isinstance(event, RunFinished) and event.status == "interrupted":
-                # Not `fmtui train --resume`: the study records this trial as failed and the same sweep
-                # command carries on with a new one.
-                print(f"trial {number} interrupted after {event.epochs_completed} epochs: the study records it "
-                      f"as failed; run the same command to continue the sweep ({event.run_dir})", file=sys.stderr,
-                      flush=True)
-                if isinstance(log, ProgressBars):
-                    log.progress.stop()
-                return
-            log(event)
-
-        trainer.subscribe(follow)
-
-    return show
+    # Our own lines say what became of each trial (Optuna would also print a traceback for an interrupted one).
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    if monitor:
+        optuna.logging.disable_default_handler()  # the monitor owns the terminal
 
 
-def _run_with_signals(sweep: Any) -> tuple[int, BaseException | None]:
+def _run_with_signals(session: SweepSession) -> tuple[int, BaseException | None]:
     """Run the sweep on this thread; the first Ctrl-C (or SIGTERM, SIGHUP) interrupts the current trial,
     which the study records as failed, and the same command continues the sweep later."""
     from fmtui.core.sweep.runner import SweepInterrupted, TrialFailed
@@ -236,15 +180,15 @@ def _run_with_signals(sweep: Any) -> tuple[int, BaseException | None]:
     def stop(signum: int) -> None:
         print("interrupted: ending the current trial (press Ctrl-C again to give up its epoch in progress)",
               file=sys.stderr, flush=True)
-        sweep.interrupt()
+        session.sweep.interrupt()
 
     def hurry() -> bool:  # the trial still ends through Optuna, which records it as failed
-        sweep.hurry()
+        session.sweep.hurry()
         return False
 
     with Interrupts(stop=stop, hurry=hurry) as interrupts:
         try:
-            sweep.run()
+            session.run()
             error: BaseException | None = None
         except SweepInterrupted:
             error = SweepInterrupted()
@@ -256,36 +200,19 @@ def _run_with_signals(sweep: Any) -> tuple[int, BaseException | None]:
 
 def watch_command(name: str, storage: str | None, runs_dir: Path, monitor: bool, json_output: bool) -> int:
     """Follow a study that workers elsewhere fill: the monitor's sweep view, or a line per finished trial."""
-    import optuna
-
-    from fmtui.core.sweep.leaderboard import snapshot
-    from fmtui.core.sweep.storage import load_existing, open_storage, storage_label
+    from fmtui.core.sweep.session import SweepStatus, WatchedStudy
     from fmtui.tui.cli.sweep_output import TrialReport, print_summary
 
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    where = storage_label(storage, runs_dir)
-    if storage is None and not (Path(runs_dir) / "sweeps.db").is_file():
-        raise ConfigError(f"--study {name}: there is no sweep storage in {runs_dir} (sweeps.db); give the --storage "
-                          f"or --runs-dir the workers use.")
-    study = load_existing(name, open_storage(storage, runs_dir), where)
+    _quiet_optuna(monitor=False)
+    watched = WatchedStudy(name, storage, runs_dir)
     if monitor:
         from fmtui.tui.monitor.sweep import run_sweep_tui
 
-        code, _ = run_sweep_tui(sweep=None, read=lambda: snapshot(study), study=name, runs_dir=runs_dir)
+        code, _ = run_sweep_tui(session=None, read=watched.read, study=name, runs_dir=runs_dir)
         return code
-    report = TrialReport(name, sys.stdout if json_output else None)
-    seen: set[int] = set()
     try:
-        while True:
-            snap = snapshot(study)
-            for row in sorted(snap.rows, key=lambda r: r.number):
-                if row.state in ("complete", "pruned", "failed") and row.number not in seen:
-                    seen.add(row.number)
-                    report(row)
-            if snap.target and snap.done >= snap.target and not snap.counts.get("running"):
-                break
-            time.sleep(WATCH_SECONDS)
+        snap = watched.follow(TrialReport(name, sys.stdout if json_output else None), every=WATCH_SECONDS)
     except KeyboardInterrupt:
         return exits.after_signal(signal.SIGINT)
-    print_summary(snap, preset=None, status="finished", storage=where, json_out=json_output)
+    print_summary(snap, preset=None, status=SweepStatus.FINISHED, storage=watched.where, json_out=json_output)
     return exits.OK

@@ -16,7 +16,7 @@ from textual_plotext import PlotextPlot
 
 from fmtui.core.config.settings import TrainConfig
 from fmtui.core.engine.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StopRequested
-from fmtui.core.records.listing import effective_status
+from fmtui.core.records.listing import current_summary
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.tui.monitor.widgets import CatchesUpWhenShown
 from fmtui.tui.monitor.widgets.charts import whole_ticks
@@ -77,10 +77,10 @@ class CompareView(CatchesUpWhenShown, Vertical):
         """Add a finished, stopped or interrupted run from its record; False if it is already here."""
         if any(run.run_dir == str(record.path) for run in self.runs.values()):
             return False
-        summary, history = record.read_summary(), record.read_history()
+        summary, history = current_summary(record), record.read_history()
         run = RunEntry(fmt.started(summary) or record.run_id, summary.get("preset", "?"),
                        summary.get("model", "?"), self._next_colour(),
-                       status=effective_status(summary, record.path), epochs=[row["epoch"] for row in history],
+                       status=summary["status"], epochs=[row["epoch"] for row in history],
                        val_accuracy=[row["val_accuracy"] * 100 for row in history],
                        best_val=summary.get("best_val_accuracy"), test=summary.get("test_accuracy"),
                        seconds=summary.get("duration_seconds"), run_dir=str(record.path))

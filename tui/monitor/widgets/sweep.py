@@ -1,22 +1,25 @@
 """A sweep's leaderboard and its best-so-far curve, read from the study's storage about once a second.
 
 The study may be fed by this process or by workers on other machines: either way the storage is the
-truth, so this view reads it (on a thread: a database across a network can take a while) instead of
-following one trainer's events. In a monitor with no sweep it says how to start or follow one.
+truth, so this view reads it (in a thread worker: a database across a network can take a while)
+instead of following one trainer's events. The worker only posts what it read; it is cancelled with
+the view's screen, and what a cancelled read brings back is dropped. In a monitor with no sweep the
+view says how to start or follow one.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
+from textual.worker import Worker, get_current_worker
 from textual_plotext import PlotextPlot
 
 from fmtui.tui.monitor.widgets.charts import whole_ticks
@@ -40,7 +43,7 @@ class SweepView(Vertical):
     """
 
     class Read(Message):
-        """A snapshot of the study (or why it could not be read), from the polling thread."""
+        """A snapshot of the study (or why it could not be read), from the reading worker."""
 
         def __init__(self, snapshot: Snapshot | None, problem: str = "") -> None:
             super().__init__()
@@ -53,7 +56,7 @@ class SweepView(Vertical):
         self.problem = ""
         self.reads = 0  # storage reads shown; tests check the polling with it
         self._read: Callable[[], Snapshot] | None = None
-        self._reading = threading.Lock()
+        self._reader: Worker[None] | None = None  # the latest read of the storage
 
     def compose(self) -> ComposeResult:
         self.title_line = Static(Text(NO_SWEEP, style="dim"), id="sweep-title")
@@ -69,7 +72,7 @@ class SweepView(Vertical):
         self.table.display = self.chart.display = False
 
     def watch_study(self, read: Callable[[], Snapshot]) -> None:
-        """Show the study that ``read`` returns (called on a thread), refreshed every POLL_SECONDS."""
+        """Show the study that ``read`` returns (called in a thread worker), refreshed every POLL_SECONDS."""
         self._read = read
         self.table.display = self.chart.display = True
         self.title_line.update(Text("reading the study...", style="dim"))
@@ -77,17 +80,18 @@ class SweepView(Vertical):
         self.set_interval(POLL_SECONDS, self.poll)
 
     def poll(self) -> None:
-        if self._read is not None and self._reading.acquire(blocking=False):
-            threading.Thread(target=self._read_study, name="fmtui-sweep-read", daemon=True).start()
+        """Read the study again, unless the last read is still out: a slow storage is never asked twice at once."""
+        if self._read is not None and (self._reader is None or self._reader.is_finished):
+            self._reader = self._read_study(self._read)
 
-    def _read_study(self) -> None:
+    @work(thread=True, exclusive=True, group="sweep-read", name="fmtui-sweep-read")
+    def _read_study(self, read: Callable[[], Snapshot]) -> None:
         try:
-            message = self.Read(self._read())
+            message = self.Read(read())
         except Exception as exc:  # the storage went away: said on the title line, and tried again
             message = self.Read(None, f"{type(exc).__name__}: {exc}")
-        finally:
-            self._reading.release()
-        self.post_message(message)  # thread-safe and never blocks, unlike call_from_thread
+        if not get_current_worker().is_cancelled:  # the view has gone with its screen: no one to tell
+            self.post_message(message)  # thread-safe and never blocks, unlike call_from_thread
 
     def on_sweep_view_read(self, message: Read) -> None:
         self.problem = message.problem
