@@ -1,56 +1,25 @@
-"""Shared fixtures: tiny FashionMNIST-shaped IDX files, written by the tests themselves."""
+"""Shared fixtures: tiny FashionMNIST-shaped data written by the tests themselves, and processes that
+never outlive their test."""
 
 from __future__ import annotations
 
 import multiprocessing
-import struct
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from fmtui.core.config.settings import TrainConfig
 from fmtui.core.data.fashion_mnist import raw_dir
+from tests.support import make_dataset
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_real_data = pytest.mark.skipif(
     not (raw_dir(REAL_DATA) / "train-images-idx3-ubyte").is_file(),
     reason=f"the full FashionMNIST is not at {REAL_DATA} (CI and development machines have it there)")
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """Write uint8 images (N, 28, 28) or labels (N,) in the IDX format torchvision reads."""
-    magic = 0x00000803 if array.ndim == 3 else 0x00000801
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape)
-                     + array.astype(np.uint8).tobytes())
-
-
-def synthetic_images(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Noisy images whose class is a bright band at a class-specific height: learnable in a few steps."""
-    images = rng.integers(0, 60, size=(len(labels), 28, 28))
-    for i, label in enumerate(labels):
-        top = 2 + 2 * int(label)
-        images[i, top:top + 3, 4:24] = rng.integers(180, 256, size=(3, 20))
-    return images.astype(np.uint8)
-
-
-def make_dataset(root: Path, train_per_class: int = 40, test_per_class: int = 10, seed: int = 0,
-                 random_labels: bool = False) -> Path:
-    rng = np.random.default_rng(seed)
-    raw = raw_dir(root)
-    for prefix, per_class in (("train", train_per_class), ("t10k", test_per_class)):
-        labels = rng.permutation(np.repeat(np.arange(10), per_class))
-        images = synthetic_images(labels, rng)
-        if random_labels:  # images no longer predict labels: validation loss can only get worse
-            labels = rng.permutation(labels)
-        write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""The engine: settings and presets, data, models, the training loop and trainer, resume, evaluation."""

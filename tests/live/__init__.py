@@ -1,0 +1,1 @@
+"""Runs seen and steered from other processes: the event log, the control socket, attach, detach."""

@@ -1,0 +1,139 @@
+"""The monitor on the real trainer, on tiny data: a whole run, a quit mid-run, and a run that fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fmtui.core.records.run_dir import RunRecord
+from fmtui.tui.monitor.launch import interrupted_note, make_app
+from fmtui.tui.monitor.widgets.confusion import ConfusionView
+from fmtui.tui.monitor.widgets.error import ErrorPanel
+from fmtui.tui.monitor.widgets.history import HistoryTable
+from fmtui.tui.monitor.widgets.status import StatusLine
+from tests.support import until
+from tests.support.monitor_fakes import drive
+
+SIZE = (80, 24)
+
+
+def preset_file(tmp_path: Path, **settings) -> str:
+    """A preset for the tiny data: a linear model that trains in well under a second per epoch."""
+    values = {"model": "linear", "epochs": 3, "batch_size": 32, "lr": 0.01, "schedule": "constant",
+              "val_size": 50, "device": "cpu", **settings}
+    path = tmp_path / "tiny.toml"
+    path.write_text("".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in values.items()))
+    return str(path)
+
+
+
+
+async def leave_mid_run(tmp_path: Path, tiny_data: Path, runs_dir: Path, *keys: str):
+    """Start a run far too long to finish, press ``keys`` once its first epoch is in, and wait for the
+    app to exit; returns the app, whose runs are still to be finished."""
+    app = make_app(preset=preset_file(tmp_path, epochs=500, batch_size=10), data_dir=tiny_data, runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(HistoryTable).epochs_seen >= 1)
+        await pilot.press(*keys)
+        await until(pilot, lambda: app.return_code is not None)
+    return app
+
+
+def only_run(runs_dir: Path) -> RunRecord:
+    (path,) = runs_dir.iterdir()
+    return RunRecord(path)
+
+
+@drive
+async def test_a_real_run_from_preset_to_record(tmp_path, tiny_data, runs_dir):
+    """`fmtui --preset FILE` trains at once; the app shows every epoch and the test result the record holds."""
+    app = make_app(preset=preset_file(tmp_path), data_dir=tiny_data, runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(StatusLine).state == "finished")
+        summary = only_run(runs_dir).read_summary()
+        assert summary.status == "finished" and summary.epochs == 3
+        assert app.query_one(HistoryTable).row_count == 3
+        shown = app.query_one(ConfusionView).evaluation
+        assert shown.split == "test" and shown.accuracy == summary.test_accuracy
+    app.finish_runs()
+
+
+@drive
+async def test_confirmed_quit_mid_run_leaves_a_complete_record(tmp_path, tiny_data, runs_dir):
+    """Quitting during a long run stops it, tests the best weights and writes the record before exiting."""
+    app = await leave_mid_run(tmp_path, tiny_data, runs_dir, "q", "y")
+    assert app.return_code == 0 and app.runs[1].ended
+    record = only_run(runs_dir)
+    summary = record.read_summary()
+    assert summary.status == "stopped" and summary.test_accuracy is not None and summary.ended_at
+    assert record.confusion_path.is_file() and record.best_path.is_file()
+
+
+@drive
+async def test_a_real_failure_is_shown_in_the_app(tmp_path, tiny_data, runs_dir):
+    """A batch size larger than the training split fails the run; the app says so and keeps going."""
+    app = make_app(preset=preset_file(tmp_path, batch_size=100_000), data_dir=tiny_data, runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(StatusLine).state == "failed")
+        panel = app.query_one(ErrorPanel)
+        assert panel.display and "batch_size = 100,000" in panel.message
+        assert app.is_running and app.internal_errors == []
+    app.finish_runs()
+
+
+@drive
+async def test_ctrl_c_leaves_an_interrupted_resumable_record(tmp_path, tiny_data, runs_dir):
+    """Ctrl-C exits with 130; the run ends interrupted with its state saved, and the exit names it."""
+    app = await leave_mid_run(tmp_path, tiny_data, runs_dir, "ctrl+c")
+    assert app.return_code == 130
+    record = only_run(runs_dir)
+    assert app.finish_runs() == [str(record.path)]
+    summary = record.read_summary()
+    assert summary.status == "interrupted" and summary.epochs >= 1 and record.state_path.is_file()
+    assert f"continue it with `fmtui train --resume {record.path}`" in interrupted_note(record.path)
+
+
+@drive
+async def test_past_runs_can_be_compared_and_an_interrupted_one_resumed(tmp_path, tiny_data, runs_dir):
+    """r lists past runs: Enter adds one to the comparison, r resumes an interrupted one in its own directory."""
+    from dataclasses import replace
+
+    from fmtui.core.config.presets import load_preset
+    from fmtui.core.engine.events import EpochEnded
+    from fmtui.core.engine.trainer import Trainer
+    from fmtui.tui.monitor.screens.past_runs import PastRuns
+    from fmtui.tui.monitor.widgets.compare import CompareView
+    from fmtui.tui.monitor.widgets.history import HistoryTable
+    from tests.support import run_trainer
+
+    config = load_preset(preset_file(tmp_path))
+    finished, _ = run_trainer(config, tiny_data, runs_dir)
+    trainer = Trainer(replace(config, epochs=6), data_dir=tiny_data, runs_dir=runs_dir)
+    trainer.subscribe(lambda e: trainer.stop("interrupted") if isinstance(e, EpochEnded) else None)
+    trainer.start()
+    interrupted = trainer.wait(timeout=60)
+    assert interrupted.status == "interrupted"
+
+    app = make_app(data_dir=tiny_data, runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.screen_stack) > 1)
+        await pilot.press("escape")  # the preset menu that opens when no --preset is given
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, PastRuns))
+        await pilot.press("down", "enter")  # newest first: the second row is the finished run
+        compare = app.query_one(CompareView)
+        await until(pilot, lambda: len(compare.runs) == 1)
+        (entry,) = compare.runs.values()
+        assert entry.run_dir == str(finished.run_dir) and entry.status == "finished"
+        assert entry.test == RunRecord(finished.run_dir).read_summary().test_accuracy
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, PastRuns))
+        await pilot.press("r")  # the first row: the interrupted run
+        await until(pilot, lambda: app.query_one(StatusLine).state == "finished")
+        # The resumed run is shown whole: the epochs before the interruption as well as this session's.
+        history = app.query_one(HistoryTable)
+        assert [history.get_row_at(i)[0] for i in range(history.row_count)] == [str(e) for e in range(1, 7)]
+        assert compare.runs["1"].epochs == list(range(1, 7))
+    app.finish_runs()
+    summary = RunRecord(interrupted.run_dir).read_summary()
+    assert summary.status == "finished" and summary.epochs == 6
+    assert len(list(runs_dir.iterdir())) == 2, "the resumed run continued in its own directory"

@@ -1,0 +1,1 @@
+"""Run records: what is written, what is read back, and what a damaged record does."""

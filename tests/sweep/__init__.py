@@ -1,0 +1,1 @@
+"""Sweeps: the search space, storages, workers in several processes, the leaderboard."""
