@@ -12,6 +12,7 @@ import os
 import queue
 import socket
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
@@ -29,6 +30,7 @@ from fmtui.core.sweep.leaderboard import TrialRow, row_of
 from fmtui.core.sweep.space import Plan, apply
 
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
+OTHERS_POLL_SECONDS = 1.0  # how often a worker with nothing left to start looks at the others' trials
 
 
 class SweepInterrupted(Exception):
@@ -95,19 +97,32 @@ class Sweep:
         return max(self.plan.trials - len(started), 0)
 
     def run(self) -> None:
-        """Run trials until the study has enough; raises SweepInterrupted or TrialFailed."""
+        """Run trials until the study has enough; raises SweepInterrupted or TrialFailed.
+
+        Another worker's trial counts while it runs; should that worker die, its trial is failed (at
+        once on this machine, after the heartbeat's grace elsewhere) and this worker runs one more, so
+        the study ends with exactly ``plan.trials`` done while any worker is left."""
         if self.interrupted:
             raise SweepInterrupted()
-        if self.remaining() == 0:
-            return
-        self.study.optimize(self._objective, timeout=self.plan.timeout, catch=(SurplusTrial,),
-                            callbacks=[optuna.study.MaxTrialsCallback(
-                                self.plan.trials, states=(*DONE, TrialState.RUNNING)), self._after_trial])
-        if self.interrupted:
-            raise SweepInterrupted()
+        deadline = None if self.plan.timeout is None else time.monotonic() + self.plan.timeout
+        while self.remaining() > 0:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            self.study.optimize(self._objective, timeout=left, catch=(SurplusTrial,), callbacks=[self._after_trial])
+            if self.interrupted:
+                raise SweepInterrupted()
+            self._wait_for_others(deadline)
+
+    def _wait_for_others(self, deadline: float | None) -> None:
+        """While other workers' trials still run, wait: each ends done (nothing left to do) or with its
+        worker dead (failed, so one more trial is needed)."""
+        while (self.remaining() == 0 and self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+               and not self.interrupted and (deadline is None or time.monotonic() < deadline)):
+            time.sleep(OTHERS_POLL_SECONDS)
 
     def _after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if self.interrupted:
+        if self.interrupted or self.remaining() == 0:  # remaining() also fails dead workers' trials
             study.stop()
         if self.on_trial_end is not None and not trial.user_attrs.get("surplus"):
             self.on_trial_end(row_of(trial))
