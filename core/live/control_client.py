@@ -20,8 +20,8 @@ from fmtui.core.live.control_socket import (
     GREETING,
     MAX_LINE,
     SOCKET_NAME,
-    ControlError,
     Address,
+    ControlError,
     peer_uid,
 )
 from fmtui.core.records.listing import effective_status

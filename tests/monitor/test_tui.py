@@ -10,7 +10,7 @@ from textual.widgets import Input, Label, TabbedContent
 from fmtui.core.config.presets import load_preset, preset_names
 from fmtui.core.engine.events import BatchEnded, EpochEnded, RunFinished
 from fmtui.core.errors import ConfigError
-from fmtui.tui.monitor.launch import interrupted_note, make_app
+from fmtui.tui.monitor.launch import make_app
 from fmtui.tui.monitor.messages import RunEvent
 from fmtui.tui.monitor.screens.confirm import Confirm
 from fmtui.tui.monitor.screens.help import HelpScreen
@@ -372,9 +372,3 @@ async def test_past_runs_before_the_first_run_says_there_are_none(tmp_path):
         await until(pilot, lambda: isinstance(app.screen, PastRuns))
         shown = str(app.screen.query_one("#where", Label).render())
         assert shown == f"No runs in {tmp_path / 'runs'} yet."
-
-
-def test_a_run_interrupted_before_its_first_epoch_is_not_offered_for_resume(tmp_path):
-    """With no complete epoch there is no state to resume from: the exit note says so instead."""
-    note = interrupted_note(tmp_path)
-    assert "nothing to resume" in note and "--resume" not in note

@@ -3,7 +3,6 @@ the bell at the end of a run, and an error panel that shows a whole message at 8
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -122,15 +121,21 @@ async def test_the_hidden_examples_view_draws_nothing():
         assert drawn == [] and view._members is None, "nothing drawn, no cell computed"
 
 
-def test_the_cpu_sampler_reports_this_process_s_cpu_use():
-    """On a CPU the status line shows the process's CPU time over wall time: a busy core is up to 100%."""
+@pytest.mark.parametrize("cpu_seconds, shown", [(1.5, "CPU 75%"), (0.0, "CPU 0%"), (3.9, "CPU 195%")])
+def test_the_cpu_sampler_reports_this_process_s_cpu_use(monkeypatch, cpu_seconds, shown):
+    """On a CPU the status line shows the process's CPU time over the wall time since the last sample:
+    1.5 s of CPU in 2 s is 75%, an idle process 0%, two busy cores nearly 200%."""
+    import fmtui.tui.monitor.machine as machine
+
+    clock = {"wall": 100.0, "cpu": 10.0}
+    monkeypatch.setattr(machine.time, "monotonic", lambda: clock["wall"])
+    monkeypatch.setattr(machine.time, "process_time", lambda: clock["cpu"])
     sampler = MachineSampler("cpu (2 threads)")
-    deadline = time.monotonic() + 0.3
-    while time.monotonic() < deadline:
-        pass
-    text = sampler.sample()
-    # A shared machine may give this loop less than a core; it still shows, and never above two cores.
-    assert text.startswith("CPU ") and text.endswith("%") and 1 <= int(text[4:-1]) <= 250
+    clock["wall"] += 2.0
+    clock["cpu"] += cpu_seconds
+    assert sampler.sample() == shown
+    clock["wall"] += 1.0  # the next sample covers only the second since this one
+    assert sampler.sample() == "CPU 0%"
 
 
 def test_the_gpu_sampler_shows_memory_and_utilisation_or_memory_alone(monkeypatch):

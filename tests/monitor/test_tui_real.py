@@ -10,7 +10,7 @@ from fmtui.tui.monitor.widgets.confusion import ConfusionView
 from fmtui.tui.monitor.widgets.error import ErrorPanel
 from fmtui.tui.monitor.widgets.history import HistoryTable
 from fmtui.tui.monitor.widgets.status import StatusLine
-from tests.support import until
+from tests.support import make_dataset, until
 from tests.support.monitor_fakes import drive
 
 SIZE = (80, 24)
@@ -137,3 +137,22 @@ async def test_past_runs_can_be_compared_and_an_interrupted_one_resumed(tmp_path
     summary = RunRecord(interrupted.run_dir).read_summary()
     assert summary.status == "finished" and summary.epochs == 6
     assert len(list(runs_dir.iterdir())) == 2, "the resumed run continued in its own directory"
+
+
+@drive
+async def test_a_run_interrupted_before_its_first_epoch_is_not_offered_for_resume(tmp_path, runs_dir):
+    """Ctrl-C in the monitor while a real run's first epoch trains: the record has no state to resume
+    from, and the exit note says so instead of offering --resume."""
+    data = make_dataset(tmp_path / "data", train_per_class=600)  # an epoch of several seconds
+    app = make_app(preset=preset_file(tmp_path, model="tinyvgg", epochs=5, batch_size=4), data_dir=data,
+                   runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: runs_dir.is_dir() and any(runs_dir.iterdir()))
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: app.return_code is not None)
+    record = only_run(runs_dir)
+    assert app.finish_runs() == [str(record.path)]
+    summary = record.read_summary()
+    assert summary.status == "interrupted" and summary.epochs == 0 and not record.state_path.exists()
+    note = interrupted_note(record.path)
+    assert "nothing to resume" in note and "--resume" not in note
