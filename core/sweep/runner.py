@@ -105,14 +105,13 @@ class Sweep:
         if self.interrupted:
             raise SweepInterrupted()
         deadline = None if self.plan.timeout is None else time.monotonic() + self.plan.timeout
-        while self.remaining() > 0:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                break
+        left = self.plan.timeout  # Optuna checks it after each trial: a first trial always runs
+        while self.remaining() > 0 and (left is None or left > 0):
             self.study.optimize(self._objective, timeout=left, catch=(SurplusTrial,), callbacks=[self._after_trial])
             if self.interrupted:
                 raise SweepInterrupted()
             self._wait_for_others(deadline)
+            left = None if deadline is None else deadline - time.monotonic()
 
     def _wait_for_others(self, deadline: float | None) -> None:
         """While other workers' trials still run, wait: each ends done (nothing left to do) or with its
