@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -35,7 +34,7 @@ from fmtui.tui.monitor.launch import make_app
 from fmtui.tui.monitor.widgets.history import HistoryTable
 from tests.monitor.test_tui import SIZE, Factory
 from tests.monitor.test_tui_real import preset_file
-from tests.support import until, wait_for
+from tests.support import become, nobody, until, wait_for
 from tests.support.monitor_fakes import drive, run_script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,20 +77,13 @@ def public_dir() -> Iterator[Path]:
 def as_nobody(action: Callable[[], Any]) -> tuple[str, Any]:
     """Run ``action`` in a forked child as the user nobody (every module it needs already imported):
     ("", its JSON-able result) or (the exception's class name, its message)."""
-    if os.getuid() != 0:
-        pytest.skip("switching users needs root")
-    try:
-        nobody = pwd.getpwnam("nobody")
-    except KeyError:
-        pytest.skip("no 'nobody' user to switch to")
+    user = nobody()
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through the pipe
         try:
             os.close(read_end)
-            os.setgroups([])
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
+            become(user)
             try:
                 result: tuple[str, Any] = ("", action())
             except BaseException as exc:  # noqa: BLE001 - reported to the parent, whatever it is
@@ -177,12 +169,7 @@ def test_files_in_a_run_directory_are_never_written_through_a_planted_link(tmp_p
 def test_the_client_refuses_a_control_socket_served_by_another_user(public_dir):
     """`fmtui stop` on a run whose control.sock another user's process serves (planted in a directory they
     can write) sends it nothing and says so."""
-    if os.getuid() != 0:
-        pytest.skip("switching users needs root")
-    try:
-        nobody = pwd.getpwnam("nobody")
-    except KeyError:
-        pytest.skip("no 'nobody' user to switch to")
+    user = nobody()
     run_dir = public_dir / "run"
     run_dir.mkdir()
     os.chmod(run_dir, 0o777)  # writable by everyone: what makes planting possible
@@ -192,9 +179,7 @@ def test_the_client_refuses_a_control_socket_served_by_another_user(public_dir):
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the impostor: serves the socket as nobody until told to stop
         try:
-            os.setgroups([])
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
+            become(user)
             server = ControlServer(run_dir, {"stop": lambda: os.write(heard_w, b"stop") and None})
             server.start()
             os.write(ready_w, b"ready")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import pwd
 import shutil
 import signal
 import subprocess
@@ -28,7 +27,7 @@ from fmtui.tui.monitor.widgets.error import ErrorPanel
 from fmtui.tui.monitor.widgets.history import HistoryTable
 from fmtui.tui.monitor.widgets.status import StatusLine
 from tests.monitor.test_tui_real import SIZE, preset_file
-from tests.support import until, wait_for
+from tests.support import become, nobody, until, wait_for
 from tests.support.monitor_fakes import drive
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,12 +125,7 @@ def test_control_socket_is_private_and_works_at_any_path_length(tmp_path):
 
 def test_a_second_user_cannot_control_the_run(tmp_path):
     """Another user on the machine is refused: the socket is the owner's alone."""
-    if os.getuid() != 0:
-        pytest.skip("switching users needs root; the socket's 0600 mode is checked by the test above")
-    try:
-        nobody = pwd.getpwnam("nobody")
-    except KeyError:
-        pytest.skip("no 'nobody' user to switch to")
+    user = nobody("switching users needs root; the socket's 0600 mode is checked by the test above")
     # Where every user may look, as a shared runs directory is: only the socket's own mode keeps them out.
     run_dir = Path(tempfile.mkdtemp(prefix="fmtui-second-user-"))
     os.chmod(run_dir, 0o755)
@@ -143,8 +137,7 @@ def test_a_second_user_cannot_control_the_run(tmp_path):
         if pid == 0:  # pragma: no cover - the child reports through its exit code
             code = 3
             try:
-                os.setgid(nobody.pw_gid)
-                os.setuid(nobody.pw_uid)
+                become(user)
                 send(run_dir, "stop")
                 code = 0
             except ControlError as exc:

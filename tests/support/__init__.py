@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 from pathlib import Path
@@ -84,3 +85,25 @@ def make_dataset(root: Path, train_per_class: int = 40, test_per_class: int = 10
         write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
     return root
+
+
+def nobody(why_root: str = "switching users needs root"):
+    """The password entry of the user nobody, for tests that act as another user; skips the test, with
+    the reason, where this process cannot switch to it."""
+    import pwd
+
+    import pytest
+
+    if os.getuid() != 0:
+        pytest.skip(why_root)
+    try:
+        return pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no 'nobody' user to switch to")
+
+
+def become(user) -> None:
+    """In a forked child: drop every group, then become ``user`` (a password entry) for good."""
+    os.setgroups([])
+    os.setgid(user.pw_gid)
+    os.setuid(user.pw_uid)
