@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import optuna
@@ -47,13 +48,9 @@ class Holder(Screen):
         yield SweepView()
 
 
-def readers(app: App) -> list:
-    return [worker for worker in app.workers if worker.group == "sweep-read"]
-
-
-@drive
-async def test_the_sweep_view_reads_in_one_worker_at_a_time_off_the_ui_thread(monkeypatch):
-    """A read still out holds back the next poll; once it returns, the view shows it and polls again."""
+@asynccontextmanager
+async def watching(monkeypatch):
+    """An app whose screen's sweep view polls a slow read, once the first read is out."""
     monkeypatch.setattr("fmtui.tui.monitor.widgets.sweep.POLL_SECONDS", 0.05)
     read, app = Slow(), App()
     async with app.run_test() as pilot:
@@ -61,6 +58,17 @@ async def test_the_sweep_view_reads_in_one_worker_at_a_time_off_the_ui_thread(mo
         view = app.screen.query_one(SweepView)
         view.watch_study(read)
         await until(pilot, lambda: read.threads)
+        yield pilot, app, view, read
+
+
+def readers(app: App) -> list:
+    return [worker for worker in app.workers if worker.group == "sweep-read"]
+
+
+@drive
+async def test_the_sweep_view_reads_in_one_worker_at_a_time_off_the_ui_thread(monkeypatch):
+    """A read still out holds back the next poll; once it returns, the view shows it and polls again."""
+    async with watching(monkeypatch) as (pilot, app, view, read):
         assert read.threads[0] is not threading.main_thread()
         (worker,) = readers(app)
         assert worker.node is view and worker.is_running
@@ -74,13 +82,7 @@ async def test_the_sweep_view_reads_in_one_worker_at_a_time_off_the_ui_thread(mo
 @drive
 async def test_the_sweep_view_s_reads_stop_with_its_screen(monkeypatch):
     """Closing the screen cancels the read in progress: what it brings back is dropped, and no read follows."""
-    monkeypatch.setattr("fmtui.tui.monitor.widgets.sweep.POLL_SECONDS", 0.05)
-    read, app = Slow(), App()
-    async with app.run_test() as pilot:
-        await app.push_screen(Holder())
-        view = app.screen.query_one(SweepView)
-        view.watch_study(read)
-        await until(pilot, lambda: read.threads)
+    async with watching(monkeypatch) as (pilot, app, view, read):
         (worker,) = readers(app)
         shown: list = []
         post = view.post_message
