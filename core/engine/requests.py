@@ -29,10 +29,13 @@ class Control:
         self._recording = False  # the record has been begun: the process must let the trainer finish it
         self._abandoned = False  # the process is leaving without the trainer: it must not begin a record
         self._sealed = False  # the outcome is decided; requests change nothing any more
+        self._pausable = True  # training batches (or the pause before the test) are still ahead
 
     def pause(self) -> bool:
+        """True when the run will pause: at its next training batch, or before its test where the last
+        epoch is being validated; False when it is paused already, stopping, or testing."""
         with self._lock:
-            if self.stop_reason or not self._unpaused.is_set():
+            if self.stop_reason or not self._pausable or not self._unpaused.is_set():
                 return False
             self._unpaused.clear()
             return True
@@ -68,6 +71,13 @@ class Control:
             if not self._sealed and self.error is None:
                 self.error = error
                 self._unpaused.set()
+
+    def end_training(self) -> bool:
+        """On the worker thread, past the last training batch: True when a pause was granted that no batch
+        is left to honour (asked for during the last validation); no later pause is granted."""
+        with self._lock:
+            self._pausable = False
+            return not self._unpaused.is_set()
 
     def check(self) -> None:
         """On the worker thread: raise the failure another thread reported."""

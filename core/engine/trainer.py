@@ -95,7 +95,6 @@ class Trainer:
         self._outcome: Outcome | None = None
         self._recorder = Recorder(config, self.runs_dir, resume)
         self._epoch = self._batch = 0
-        self._trained = False  # past the last training batch: a pause would never be reached
 
     # --- controls, callable from any thread --------------------------------------------------------
 
@@ -111,14 +110,10 @@ class Trainer:
         self._thread.start()
 
     def pause(self) -> bool:
-        """True when the run pauses at its next training batch; False when it is paused already, stopping,
-        or past its last training batch (testing), where no batch boundary is left to pause at."""
-        if self._trained or not self._control.pause():
-            return False
-        if self._trained:  # training ended meanwhile (the worker then clears pauses): take it back
-            self._control.resume()
-            return False
-        return True
+        """True when the run pauses at its next training batch (or, asked during the last validation,
+        before its test); False when it is paused already, stopping, or testing, where nothing is left to
+        pause at."""
+        return self._control.pause()
 
     def resume(self) -> bool:
         """True when the run was paused and now goes on."""
@@ -195,8 +190,8 @@ class Trainer:
         self._emit(reports.data_loaded(session))
         began = time.perf_counter()
         status = self._train(session)
-        self._trained = True
-        self._control.resume()  # a pause asked for during the last validation has no batch left to wait at
+        if self._control.end_training():  # granted during the last validation: honoured before the test
+            self._hold(self._batch)
         test = self._test(session, record, status)
         if self._control.seal() == RunStatus.INTERRUPTED:
             # Interrupted during the test (or just after it): the run ends interrupted, untested, as
@@ -283,14 +278,19 @@ class Trainer:
         self._control.check()
         if self._control.paused:
             began = time.perf_counter()
-            self._emit(Paused(self._epoch, batch))
-            self._control.wait_until_unpaused()
-            self._control.check()
-            if self._control.stop_reason:
-                return True, time.perf_counter() - began
-            self._emit(Resumed(self._epoch, batch))
-            return False, time.perf_counter() - began
+            stopped = self._hold(batch)
+            return stopped, time.perf_counter() - began
         return self._control.stop_reason is not None, 0.0
+
+    def _hold(self, batch: int) -> bool:
+        """Paused at ``batch`` until resumed or stopped; True when stopped."""
+        self._emit(Paused(self._epoch, batch))
+        self._control.wait_until_unpaused()
+        self._control.check()
+        if self._control.stop_reason:
+            return True
+        self._emit(Resumed(self._epoch, batch))
+        return False
 
     def _report_batch(self, session: Session, epoch: int, *progress: Any) -> None:
         self._emit(reports.batch_ended(session, epoch, *progress))

@@ -137,6 +137,41 @@ def test_stop_while_paused_ends_the_run(tiny_config, tiny_data, runs_dir):
     assert outcome.status == "stopped"
 
 
+def test_a_pause_granted_during_the_last_validation_holds_the_run_before_its_test(tiny_config, tiny_data,
+                                                                                 runs_dir):
+    """A pause asked for while the last epoch is validated is granted and kept: the run waits before its
+    test until resumed, then tests as usual (it used to answer yes and drop the pause)."""
+    trainer = Trainer(replace(tiny_config, epochs=1), data_dir=tiny_data, runs_dir=runs_dir)
+    validating, asked, paused = threading.Event(), threading.Event(), threading.Event()
+    keep_validating = trainer._keep_validating
+
+    def held_in_the_validation() -> bool:  # the pause is asked for while the last validation runs
+        validating.set()
+        asked.wait(60)
+        return keep_validating()
+
+    trainer._keep_validating = held_in_the_validation
+    events = []
+    trainer.subscribe(lambda e: (events.append(e), paused.set() if isinstance(e, Paused) else None))
+    trainer.start()
+    try:
+        assert validating.wait(60)
+        assert trainer.pause() is True, "the pause is granted"
+        asked.set()
+        assert paused.wait(30), "and honoured: the run pauses before its test"
+        assert trainer.wait(timeout=0.5) is None and trainer.paused, "a paused run does not test by itself"
+        assert "test_started" not in kinds(events)
+        assert trainer.resume() is True
+    finally:
+        asked.set()
+        trainer.resume()
+        outcome = trainer.wait(timeout=60)
+    names = kinds(events)
+    assert names.index("epoch_ended") < names.index("paused") < names.index("resumed") < names.index("test_started")
+    assert outcome.status == "finished" and outcome.test_accuracy is not None
+    assert trainer.pause() is False, "nothing is left to pause at once the run is over"
+
+
 def test_early_stopping_on_validation_loss(tiny_config, tmp_path, runs_dir):
     """With labels that images cannot predict, validation loss only worsens and the run stops early."""
     data = make_dataset(tmp_path / "noise", random_labels=True)
