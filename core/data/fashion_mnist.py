@@ -57,6 +57,7 @@ class FashionMNIST:
     train_labels: torch.Tensor
     test_images: torch.Tensor
     test_labels: torch.Tensor
+    source: Path | None = None  # the data directory it was read from, recorded with each run trained on it
 
 
 def load_fashion_mnist(data_dir: Path, *, download: bool = True) -> FashionMNIST:
@@ -82,7 +83,8 @@ def load_fashion_mnist(data_dir: Path, *, download: bool = True) -> FashionMNIST
             raise DataError(f"{raw / name}: holds label {int(labels.max())}, but FashionMNIST has "
                             f"{len(CLASS_NAMES)} classes (0-9). {_REFETCH}")
     return FashionMNIST(arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"].long(),
-                        arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"].long())
+                        arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"].long(),
+                        source=data_dir.resolve())
 
 
 _REFETCH = "Delete the file so fmtui downloads it again, or point --data-dir at a good copy."

@@ -147,6 +147,15 @@ class EarlyStopped(Event):
 
 
 @dataclass(frozen=True)
+class DataUnavailable(Event):
+    """A monitor attached to a run elsewhere could not read the run's images (its log leaves them out):
+    the views of single images say why instead of showing none."""
+
+    local: ClassVar[bool] = True
+    reason: str
+
+
+@dataclass(frozen=True)
 class Paused(Event):
     epoch: int
     batch: int

@@ -48,14 +48,15 @@ class Recorder:
         check_matches(state, self.config, self.resume)
         return state
 
-    def begin(self, session: Session) -> RunRecord:
+    def begin(self, session: Session, data_dir: Path | None) -> RunRecord:
         """Open the record: a new directory (locked from its creation), or the resumed one (locked since
-        before its data loaded) marked running again."""
+        before its data loaded) marked running again; ``data_dir``: where the data was read from."""
         device = str(session.device)
+        source = str(data_dir) if data_dir is not None else None
         if self.resume is not None:
             record = self.resume
             record.remove_stale_temporaries()  # safe: we hold the lock, so no one else is writing them
-            summary = record.read_summary().resumed(device)
+            summary = record.read_summary().resumed(device, source)
             record.write_summary(summary)
             self.record, self.summary = record, summary
             return record
@@ -64,7 +65,7 @@ class Recorder:
         self._lock = RunLock(record.path)
         try:
             self._lock.acquire()
-            summary = new_summary(record, self.config, started, device, count_parameters(session.model))
+            summary = new_summary(record, self.config, started, device, count_parameters(session.model), source)
             record.write_config(self.config)
             record.write_summary(summary)
         except BaseException:

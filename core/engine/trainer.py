@@ -89,6 +89,7 @@ class Trainer:
         self.resume_record = resume
         self.bus = bus or EventBus()
         self._data = data
+        self._data_source: Path | None = None  # where the data was read from, once loaded
         self._attachments: list[Attachment] = []
         self._control = Control()
         self._thread: threading.Thread | None = None
@@ -183,7 +184,7 @@ class Trainer:
             restore(state, session, self.resume_record)
         if not self._control.begin_recording():
             return self._ended_before_start(session)
-        record = self._recorder.begin(session)
+        record = self._recorder.begin(session, self._data_source)
         for attachment in self._attachments:
             attachment.record_begun(record.path, self)
         self._emit(reports.run_started(session, record.run_id, record.path))
@@ -258,7 +259,9 @@ class Trainer:
     # --- helpers on the worker thread ------------------------------------------------------------
 
     def _load_data(self) -> FashionMNIST:
-        return self._data if self._data is not None else load_fashion_mnist(self.data_dir)
+        data = self._data if self._data is not None else load_fashion_mnist(self.data_dir)
+        self._data_source = data.source
+        return data
 
     def _emit(self, event: Event) -> None:
         for attachment in self._attachments:

@@ -68,3 +68,19 @@ def open_run(path: Path) -> RunRecord:
     if not may_hold(record.summary_path):
         raise RecordError(f"{path}: not an fmtui run directory (it has no summary.json).")
     return record
+
+
+def data_dir_for(run_dir: Path, given: Path | None) -> Path:
+    """Where to read the images of the run in ``run_dir``: ``given`` (--data-dir) when there is one, else
+    the directory its summary records (while it still holds the data), else the default."""
+    from fmtui.core.data.fashion_mnist import default_data_dir, raw_dir  # late: torch loads with them
+
+    if given is not None:
+        return given
+    try:
+        recorded = RunRecord(run_dir).read_summary().data_dir
+    except RecordError:
+        recorded = None  # an unreadable record names no data; the default may still hold it
+    if recorded is not None and raw_dir(Path(recorded)).is_dir():
+        return Path(recorded)
+    return default_data_dir()

@@ -212,14 +212,14 @@ class RunRecord:
 
 
 def new_summary(record: RunRecord, config: TrainConfig, started: datetime, device: str,
-                parameters: int) -> Summary:
-    """A new run's summary, as its directory is made."""
+                parameters: int, data_dir: str | None = None) -> Summary:
+    """A new run's summary, as its directory is made (``data_dir``: where its data was read from)."""
     return Summary(run_id=record.run_id, preset=config.preset, model=config.model, status=RunStatus.RUNNING,
                    epochs=0, epochs_planned=config.epochs, best_epoch=None, best_val_accuracy=None,
                    best_val_loss=None, test_accuracy=None, test_loss=None,
                    started_at=started.isoformat(timespec="seconds"), ended_at=None, duration_seconds=0.0,
                    device=device, parameters=parameters, seed=config.seed, pid=os.getpid(),
-                   host=socket.gethostname(), error=None)
+                   host=socket.gethostname(), error=None, data_dir=data_dir)
 
 
 def prediction(index: int, evaluation: Any, class_names: tuple[str, ...]) -> dict[str, Any]:

@@ -47,10 +47,15 @@ class Summary:
     pid: Annotated[int, COUNT]  # of the process that last trained it
     host: Annotated[str, TEXT]  # where that process ran: its lock is visible only there
     error: Annotated[str | None, or_null(TEXT)]  # why it failed
+    # Where its FashionMNIST was read from (absolute), so `fmtui eval` and an attached monitor find the
+    # same images; null where the data was handed over in memory. Older records lack it.
+    data_dir: Annotated[str | None, or_null(TEXT)] = None
 
     @classmethod
     def from_json(cls, obj: Any, path: Any) -> Summary:
         """The reader: ``obj`` as summary.json at ``path`` held it, checked field by field."""
+        if isinstance(obj, dict):
+            obj = {**ADDED_LATER, **obj}
         schema.check_fields(obj, SUMMARY_FIELDS, str(path))
         values = {name: obj[name] for name in SUMMARY_FIELDS}
         return cls(**{**values, "status": RunStatus(values["status"])})
@@ -61,10 +66,10 @@ class Summary:
 
     # --- the states a run's record moves through ---------------------------------------------------
 
-    def resumed(self, device: str) -> Summary:
-        """Running again, in this process, on ``device``."""
+    def resumed(self, device: str, data_dir: str | None) -> Summary:
+        """Running again, in this process, on ``device``, with the data in ``data_dir``."""
         return dataclasses.replace(self, status=RunStatus.RUNNING, pid=os.getpid(), host=socket.gethostname(),
-                                   error=None, ended_at=None, device=device)
+                                   error=None, ended_at=None, device=device, data_dir=data_dir)
 
     def progressed(self, epochs: int, best_epoch: int | None, best_val_loss: float | None,
                    best_val_accuracy: float | None) -> Summary:
@@ -85,3 +90,6 @@ class Summary:
 SUMMARY_FIELDS: dict[str, Kind] = {
     name: hint.__metadata__[0] for name, hint in typing.get_type_hints(Summary, include_extras=True).items()
 }
+# The fields added since the first records, with the value an older summary.json stands for.
+ADDED_LATER = {field.name: field.default for field in dataclasses.fields(Summary)
+               if field.default is not dataclasses.MISSING}

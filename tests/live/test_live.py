@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fmtui.core.engine.event_reading import event_from_dict
@@ -24,6 +25,7 @@ from fmtui.core.records.listing import current_summary
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.tui.monitor.launch import make_app
 from fmtui.tui.monitor.widgets.error import ErrorPanel
+from fmtui.tui.monitor.widgets.examples import ExamplesView
 from fmtui.tui.monitor.widgets.history import HistoryTable
 from fmtui.tui.monitor.widgets.status import StatusLine
 from tests.monitor.test_tui_real import SIZE, preset_file
@@ -184,6 +186,44 @@ async def test_attach_shows_history_pauses_and_stops_a_headless_run(tmp_path, ti
         summary = RunRecord(run_dir).read_summary()
         assert summary.test_accuracy is not None and RunRecord(run_dir).confusion_path.is_file()
         assert logged(run_dir)[-1] == "run_finished"
+    finally:
+        kill_run(run_dir)
+
+
+@drive
+async def test_an_attached_monitor_shows_the_runs_own_images_or_says_why_not(tmp_path, tiny_data, runs_dir):
+    """The examples view of an attached run shows the images the run validates on (read from the data it
+    recorded: its predictions score them at the run's own accuracy); with that data gone it says why, and the
+    title still counts the cell's images from the matrix instead of saying 0."""
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    done = cli("train", "--detach", "--preset", preset_file(tmp_path, epochs=400, batch_size=10),
+               "--data-dir", data, "--runs-dir", runs_dir)
+    assert done.returncode == 0, done.stderr
+    (run_dir,) = runs_dir.iterdir()
+    try:
+        wait_for(lambda: "epoch_ended" in logged(run_dir))
+        app = make_app(attach=run_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            view = app.query_one(ExamplesView)
+            await until(pilot, lambda: view.data is not None and view.evaluation is not None, timeout=30)
+            evaluation = view.evaluation
+            shown = np.asarray(evaluation.predictions) == view.data.val_labels
+            assert shown.mean() == pytest.approx(evaluation.accuracy), "the same images, in the same order"
+            await pilot.press("q")
+        shutil.rmtree(data)
+        app = make_app(attach=run_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            view = app.query_one(ExamplesView)
+            await until(pilot, lambda: view.unavailable is not None and view.evaluation is not None, timeout=30)
+            await pilot.press("e")
+            await pilot.pause()
+            caption = str(view.query_one("#examples-caption").render())
+            assert "No pictures: its images cannot be read here" in caption
+            true, predicted = view.cell()
+            title = str(view.query_one("#examples-title").render())
+            assert f": {view.evaluation.confusion[true][predicted]:,} " in title
+            await pilot.press("q")
     finally:
         kill_run(run_dir)
 

@@ -20,7 +20,7 @@ from fmtui.core.records.listing import effective_status
 from fmtui.core.records.lock import RunLock, is_live
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.core.records.schema import HISTORY_FIELDS
-from fmtui.core.records.summary import SUMMARY_FIELDS
+from fmtui.core.records.summary import ADDED_LATER, SUMMARY_FIELDS
 from fmtui.tui.cli.commands.compare import compare_command
 from fmtui.tui.cli.commands.runs import list_runs_command
 from fmtui.tui.monitor.launch import make_app
@@ -38,7 +38,7 @@ VALID = {"run_id": TEXT, "preset": TEXT, "model": TEXT, "status": [], "epochs": 
          "best_epoch": [None, 7], "best_val_accuracy": MAYBE_NUMBER, "best_val_loss": MAYBE_NUMBER,
          "test_accuracy": MAYBE_NUMBER, "test_loss": MAYBE_NUMBER, "started_at": TEXT, "ended_at": [None, "text"],
          "duration_seconds": NUMBER, "device": TEXT, "parameters": COUNT, "seed": COUNT, "pid": COUNT, "host": TEXT,
-         "error": [None, "text"]}
+         "error": [None, "text"], "data_dir": [None, "text"]}
 VALID_ROW = {field: NUMBER for field in HISTORY_FIELDS} | {"epoch": []}  # epochs run 1, 2, ...: row 1 is epoch 1
 
 
@@ -60,7 +60,8 @@ def _summary_variants():
 
 def test_wrong_shaped_summaries_are_unreadable_everywhere_and_never_crash(tmp_path, capsys):
     """Each summary field replaced by each JSON type (or removed): `runs`, `compare`, `--resume` and the
-    monitor's past-runs list report the run as unreadable, naming summary.json, or show it; nothing else."""
+    monitor's past-runs list report the run as unreadable, naming summary.json, or show it; nothing else.
+    A field added since the first records may be missing: it reads as what an older record stands for."""
     good = write_record(tmp_path / "good" / "run")
     for n, (field, value) in enumerate(_summary_variants()):
         runs = tmp_path / f"variant{n}"
@@ -72,7 +73,8 @@ def test_wrong_shaped_summaries_are_unreadable_everywhere_and_never_crash(tmp_pa
             summary[field] = value
         write_record(record.path, summary)
         record.state_path.write_bytes(b"")  # resume_config only asks that it exists
-        refused = value == "missing" or not _valid(value, VALID[field])
+        older = value == "missing" and field in ADDED_LATER
+        refused = not older and (value == "missing" or not _valid(value, VALID[field]))
         cells = describe(record)
         if refused:
             with pytest.raises(RecordError, match=rf"summary\.json is unreadable: .*'{field}'"):
@@ -83,7 +85,7 @@ def test_wrong_shaped_summaries_are_unreadable_everywhere_and_never_crash(tmp_pa
                     action()
             assert str(cells[2]) == "unreadable", (field, value)
         else:
-            assert getattr(record.read_summary(), field) == value
+            assert getattr(record.read_summary(), field) == (ADDED_LATER[field] if older else value)
             assert list_runs_command(runs) == 0 and compare_command([record.path, good.path]) == 0
             assert str(cells[2]) != "unreadable", (field, value)
     assert "unreadable" in capsys.readouterr().out

@@ -6,6 +6,9 @@ as it grows, the way a log viewer follows a file. It ends with the run's final e
 RunFailed of its own when the run's process is gone without one (its lock is free), or when the run
 directory disappears. Requests go over the socket and are acknowledged at once; their effect arrives,
 as for a run in this process, as events (Paused, Resumed, StopRequested).
+
+The log leaves the images out (DataLoaded is local to the training process), so a second thread reads
+them from the data the run recorded and sends the same DataLoaded, or DataUnavailable saying why.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from pathlib import Path
 
 from fmtui.core.engine.events import (
     BatchEnded,
+    DataLoaded,
+    DataUnavailable,
     EpochEnded,
     Event,
     Paused,
     Resumed,
     RunFailed,
     RunFinished,
+    RunStarted,
     StopRequested,
     Subscriber,
 )
@@ -64,6 +70,8 @@ class AttachedTrainer:
         self._leaving = threading.Event()
         self._paused = False
         self._outcome: Event | None = None
+        self._images: DataLoaded | DataUnavailable | None = None  # once read, sent after each RunStarted
+        self._reading: threading.Thread | None = None
 
     # --- TrainerLike --------------------------------------------------------------------------------
 
@@ -127,6 +135,27 @@ class AttachedTrainer:
                 subscriber(event)
             except Exception:  # one broken subscriber must not stop the others (as core's EventBus)
                 pass
+        if isinstance(event, RunStarted):  # the views start afresh: they get the images again
+            if self._images is not None:
+                self._publish(self._images)
+            elif self._reading is None:
+                self._reading = threading.Thread(target=self._read_images, args=(event.config,),
+                                                 name="fmtui-attached-images", daemon=True)
+                self._reading.start()
+
+    def _read_images(self, config: dict) -> None:
+        """On its own thread (a second or so): the run's images, as the training process sent them."""
+        from fmtui.core.config.settings import TrainConfig
+        from fmtui.core.engine.reports import recorded_data  # late: torch loads with it
+
+        try:
+            images: DataLoaded | DataUnavailable = recorded_data(
+                self.run_dir, TrainConfig.from_dict(config, f"{self.run_dir} (events)"))
+        except (FmtuiError, OSError) as exc:
+            images = DataUnavailable(f"its images cannot be read here: {exc}")
+        self._images = images
+        if not self._leaving.is_set():
+            self._publish(images)
 
     def _watch(self) -> None:
         tail = EventTail(self.run_dir / EVENTS_NAME)

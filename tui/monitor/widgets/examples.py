@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 
 from fmtui.core.config.settings import TrainConfig
-from fmtui.core.engine.events import DataLoaded, Evaluated, Event
+from fmtui.core.engine.events import DataLoaded, DataUnavailable, Evaluated, Event
 from fmtui.core.engine.metrics import cell_images, most_confused, worst_class
 from fmtui.tui.render.pictures import caption, picture, sure
 
@@ -73,6 +73,7 @@ class ExamplesView(Widget, can_focus=True):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data: DataLoaded | None = None
+        self.unavailable: str | None = None  # why the images cannot be shown (a run attached from elsewhere)
         self.evaluation: Evaluated | None = None
         self.chosen: tuple[int, int] | None = None  # picked in the matrix; None follows the worst pair
         self.position = 0
@@ -92,13 +93,16 @@ class ExamplesView(Widget, can_focus=True):
     # --- state -----------------------------------------------------------------------------------
 
     def reset(self, config: TrainConfig) -> None:
-        self.data = self.evaluation = self.chosen = self._members = None
+        self.data = self.evaluation = self.chosen = self._members = self.unavailable = None
         self.position = 0
         self._changed()
 
     def follow(self, event: Event) -> None:
         if isinstance(event, DataLoaded):
-            self.data = event
+            self.data, self.unavailable = event, None
+            self._changed()
+        elif isinstance(event, DataUnavailable):
+            self.unavailable = event.reason
             self._changed()
         elif isinstance(event, Evaluated):
             self.evaluation = event  # the newest: validation each epoch, then the test split
@@ -204,7 +208,8 @@ class ExamplesView(Widget, can_focus=True):
             return Text("The images of the most confused pair appear when the first epoch has been validated.",
                         style="dim")
         true, predicted = cell
-        count = len(self.members())
+        # Without the images (still loading, or not readable here) the matrix still says how many.
+        count = len(self.members()) if self.data is not None else int(e.confusion[true][predicted])
         what = "correct, least sure first" if true == predicted else "mistakes, surest first"
         where = "test set" if e.split == "test" else "validation"
         title = Text.assemble((f"{e.class_names[true]} → {e.class_names[predicted]}", "bold"),
@@ -220,7 +225,9 @@ class ExamplesView(Widget, can_focus=True):
         e, index = self.evaluation, self._current()
         if e is None or index is None:
             if e is not None and self.data is None:
-                return Text("The images arrive with the next run.", style="dim")
+                if self.unavailable is not None:
+                    return Text(f"No pictures: {self.unavailable}", style="dim")
+                return Text("Reading the images…", style="dim")
             return Text("No images in this cell." if e is not None else "", style="dim")
         labels = self._labels()
         text = caption(int(labels[index]), e.predictions[index], e.confidences[index], e.class_names,
