@@ -172,6 +172,30 @@ def test_runs_lists_past_runs_and_compare_shows_them_side_by_side(preset_file, t
     assert empty.exit_code == 2 and "--runs-dir" in empty.stderr
 
 
+def test_a_run_remembers_its_data_and_every_command_takes_the_id_runs_lists(tiny_data, tmp_path, monkeypatch):
+    """A run trained with --data-dir records it: `fmtui eval ID` finds the same images with neither the flag
+    nor FMTUI_DATA (a flag still overrides); eval and compare take the bare id, which `fmtui runs` prints
+    whole on one line even piped at 80 columns."""
+    preset = tmp_path / "a-preset-with-a-rather-long-name.toml"
+    preset.write_text(TINY_PRESET)
+    monkeypatch.setenv("FMTUI_DATA", str(tmp_path / "nowhere"))
+    runs = tmp_path / "runs"
+    trained = invoke("train", "--preset", preset, "--data-dir", tiny_data, "--runs-dir", runs, "--json")
+    last = json.loads(trained.stdout.splitlines()[-1])
+    run_dir = Path(last["run_dir"])
+    assert RunRecord(run_dir).read_summary().data_dir == str(tiny_data.resolve())
+    shown = invoke("eval", run_dir.name, "--runs-dir", runs, "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["test_accuracy"] == last["test_accuracy"]
+    elsewhere = invoke("eval", run_dir.name, "--runs-dir", runs, "--data-dir", tmp_path / "other")
+    assert elsewhere.exit_code == 2 and str(tmp_path / "other") in elsewhere.stderr
+    compared = invoke("compare", run_dir.name, "--runs-dir", runs)
+    assert compared.exit_code == 0 and run_dir.name in compared.stdout
+    listing = CliRunner().invoke(app, ["runs", "--runs-dir", str(runs)], env={"COLUMNS": "80"})
+    assert listing.exit_code == 0
+    assert any(line.split()[:2] == [run_dir.name, "finished"] for line in listing.stdout.splitlines()), listing.stdout
+
+
 def test_help_lists_every_command_in_the_order_people_use_them_uncut():
     """`fmtui --help` at 80 columns starts with train, ends with the live-run controls, and gives each command
     its whole line; a command registered without a line in the table fails here."""

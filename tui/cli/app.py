@@ -35,7 +35,8 @@ COMMANDS = {
 
 
 class _Commands(TyperGroup):
-    """Lists the commands in COMMANDS' order, with COMMANDS' lines."""
+    """Lists the commands in COMMANDS' order, with COMMANDS' lines; an argument taking several paths is
+    described as ``<path>...`` (Typer writes the Python annotation, ``<list[Path]>``)."""
 
     def list_commands(self, ctx: typer.Context) -> list[str]:
         order = list(COMMANDS)
@@ -45,6 +46,9 @@ class _Commands(TyperGroup):
         command = super().get_command(ctx, cmd_name)
         if command is not None and cmd_name in COMMANDS:
             command.short_help = COMMANDS[cmd_name]
+        for param in getattr(command, "params", ()):
+            if isinstance(param, typer.core.TyperArgument) and param.nargs == -1:
+                param.display_type = lambda ctx: "<path>..."
         return command
 
 
@@ -61,6 +65,13 @@ RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Where run records are
 Device = Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N.", show_default=False)]
 Debug = Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+Run = Annotated[Path, typer.Argument(help="The run directory, or a run id under --runs-dir.", show_default=False)]
+
+
+def run_path(run: Path, runs_dir: Path) -> Path:
+    """A run named by a person: a path as given where it exists or has a directory part, else a run id
+    (as `fmtui runs` lists it) in the runs directory."""
+    return run if run.exists() or run.is_absolute() or len(run.parts) > 1 else runs_dir / run
 
 
 def guarded(debug: bool, action: Callable[[], int]) -> None:

@@ -13,8 +13,7 @@ from fmtui.core.live.control_client import require_live
 from fmtui.core.live.control_socket import ControlError
 from fmtui.core.records.listing import list_runs, open_run, run_summary
 from fmtui.core.records.run_dir import RunRecord
-from fmtui.tui.cli.app import Debug, RunsDir, app, guarded
-from fmtui.tui.cli.commands.control import run_path
+from fmtui.tui.cli.app import Debug, RunsDir, app, guarded, run_path
 from fmtui.tui.cli.streams import console
 
 

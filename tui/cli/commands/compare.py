@@ -13,18 +13,19 @@ from rich.table import Table
 from fmtui.core.errors import FmtuiError
 from fmtui.core.records.listing import current_summary, open_run
 from fmtui.core.records.run_dir import RunRecord
-from fmtui.tui.cli.app import Debug, app, guarded
+from fmtui.tui.cli.app import Debug, RunsDir, app, guarded, run_path
 from fmtui.tui.cli.streams import console
 from fmtui.tui.render import format as fmt
 
 
 @app.command()
 def compare(
-    run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories.", show_default=False)],
-    debug: Debug = False,
+    runs: Annotated[list[Path], typer.Argument(
+        metavar="RUN", help="One or more run directories, or run ids under --runs-dir.", show_default=False)],
+    runs_dir: RunsDir = Path("runs"), debug: Debug = False,
 ) -> None:
     """Show runs side by side, with their validation accuracy curves in one chart."""
-    guarded(debug, lambda: compare_command(run_dirs))
+    guarded(debug, lambda: compare_command([run_path(run, runs_dir) for run in runs]))
 
 
 def compare_command(run_dirs: list[Path]) -> int:

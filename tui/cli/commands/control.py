@@ -7,27 +7,18 @@ another machine) is refused with exit code 2 and a message saying what it is.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
 from rich.text import Text
 
 from fmtui.core.live.control_client import send
-from fmtui.tui.cli.app import Debug, RunsDir, app, guarded
+from fmtui.tui.cli.app import Debug, Run, RunsDir, app, guarded, run_path
 from fmtui.tui.cli.streams import console
-
-Run = Annotated[Path, typer.Argument(help="The run directory, or a run id under --runs-dir.", show_default=False)]
 
 # What each command says once the run has taken it up ("ok"). A run that already was as asked answers
 # "unchanged: WHY", said as it is (exit code 0); one that cannot do it answers an error (exit code 2).
 REQUESTS = {"pause": "pausing at its next training batch",
             "resume": "resumed",
             "stop": "stopping: its best weights are tested and its record completed"}
-
-
-def run_path(run: Path, runs_dir: Path) -> Path:
-    """A run named by a person: a directory as given, else a run id in the runs directory."""
-    return run if run.is_dir() or run.is_absolute() or len(run.parts) > 1 else runs_dir / run
 
 
 def request(command: str, run: Path, runs_dir: Path) -> int:

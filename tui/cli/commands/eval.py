@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from fmtui.tui.cli.app import DataDir, Debug, Device, app, guarded
+from fmtui.tui.cli.app import Debug, Device, RunsDir, app, guarded, run_path
 from fmtui.tui.cli.streams import console
 from fmtui.tui.render import format as fmt
 
@@ -19,9 +19,12 @@ if TYPE_CHECKING:
 
 @app.command("eval")
 def eval_(
-    checkpoint: Annotated[Path, typer.Argument(help="A best.pt file, or the run directory holding it.",
-                                               show_default=False)],
-    data_dir: DataDir = None, device: Device = None,
+    checkpoint: Annotated[Path, typer.Argument(
+        help="A best.pt file, the run directory holding it, or a run id under --runs-dir.", show_default=False)],
+    data_dir: Annotated[Optional[Path], typer.Option(
+        "--data-dir", help="Where FashionMNIST lives. Default: where the run read it (its summary.json "
+                           "says), else $FMTUI_DATA, else ~/.cache/fmtui.", show_default=False)] = None,
+    runs_dir: RunsDir = Path("runs"), device: Device = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
     errors: Annotated[int, typer.Option("--errors", min=0, metavar="N",
                                         help="Also show the N mistakes the model is surest of, as pictures "
@@ -29,14 +32,14 @@ def eval_(
     debug: Debug = False,
 ) -> None:
     """Evaluate a checkpoint on the 10,000 test images: accuracy, confusion matrix, per-class scores."""
-    guarded(debug, lambda: evaluate_checkpoint_command(checkpoint, data_dir=data_dir, device=device,
-                                                       json_output=json_, errors=errors))
+    guarded(debug, lambda: evaluate_checkpoint_command(run_path(checkpoint, runs_dir), data_dir=data_dir,
+                                                       device=device, json_output=json_, errors=errors))
 
 
 def evaluate_checkpoint_command(path: Path, *, data_dir: Path | None, device: str | None,
                                 json_output: bool, errors: int = 0) -> int:
     # Late: torch loads with these, and `fmtui --help` need not wait for it.
-    from fmtui.core.data.fashion_mnist import CLASS_NAMES, default_data_dir, load_fashion_mnist
+    from fmtui.core.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
     from fmtui.core.data.splits import test_split
     from fmtui.core.engine.evaluation import evaluate_checkpoint
     from fmtui.core.engine.loop import resolve_device
@@ -47,13 +50,14 @@ def evaluate_checkpoint_command(path: Path, *, data_dir: Path | None, device: st
         worst_class,
     )
     from fmtui.core.records.checkpoints import load_checkpoint
+    from fmtui.core.records.listing import data_dir_for
     from fmtui.core.records.run_dir import prediction
     from fmtui.tui.render.confusion_table import confusion_table
 
     out = console()  # preset names and paths are printed as they are, never read as markup
     checkpoint = load_checkpoint(path)
     torch_device = resolve_device(device or "auto")
-    data = load_fashion_mnist(data_dir if data_dir is not None else default_data_dir())
+    data = load_fashion_mnist(data_dir_for(checkpoint.path.parent, data_dir))
     test = test_split(data, torch_device)
     evaluation = evaluate_checkpoint(checkpoint, test, torch_device)
     report = classification_report(evaluation.labels, evaluation.predictions, len(CLASS_NAMES))

@@ -17,7 +17,7 @@ from fmtui.core.errors import ConfigError, FmtuiError
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.core.records.status import RunStatus
 from fmtui.tui.cli import exits
-from fmtui.tui.cli.app import DataDir, Debug, Device, RunsDir, app, guarded
+from fmtui.tui.cli.app import DataDir, Debug, Device, RunsDir, app, guarded, run_path
 from fmtui.tui.cli.signals import Interrupts
 from fmtui.tui.cli.streams import CLOSED_ERRNOS, EXIT_CLOSED, OutputGuard, console, write_quietly
 
@@ -36,8 +36,9 @@ def train(
                                                       show_default=False)] = None,
     data_dir: DataDir = None,
     runs_dir: RunsDir = Path("runs"),
-    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted or stopped run "
-                                                   "from its last complete epoch.", show_default=False)] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", metavar="RUN", help="Continue an interrupted or "
+                                                   "stopped run (its directory or id) from its last complete epoch.",
+                                                   show_default=False)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object per event on stdout.")] = False,
     detach: Annotated[bool, typer.Option("--detach", help="Train in the background, past logout: print the run "
                                          "directory and how to attach, and return.")] = False,
@@ -87,9 +88,13 @@ def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: 
     # Late: torch loads with these, and `fmtui --help` need not wait for it.
     from fmtui.core.engine.trainer import Trainer
     from fmtui.core.live.serve import serve
+    from fmtui.core.records.listing import data_dir_for
     from fmtui.tui.cli.headless import JsonLines, PlainLog, ProgressBars
 
-    config, record = resolve_config(preset, overrides, assignments, device, resume)
+    config, record = resolve_config(preset, overrides, assignments, device,
+                                    run_path(resume, runs_dir) if resume is not None else None)
+    if record is not None:  # the images it trained on, unless --data-dir names others
+        data_dir = data_dir_for(record.path, data_dir)
     # Served, detached or not: `fmtui attach`, `fmtui pause` and `fmtui stop` reach it from elsewhere.
     trainer = serve(Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=record))
     causes: list[int] = []  # why the run was interrupted, first first: signals, or SIGPIPE for a closed output
