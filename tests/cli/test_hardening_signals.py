@@ -199,7 +199,8 @@ def test_a_double_ctrl_c_in_a_real_process_with_stderr_closed_exits_130(preset, 
 
 def test_an_output_that_closes_or_fills_up_ends_the_run_with_its_record_whole(forkserver, preset, tiny_data,
                                                                                tmp_path):
-    """`--json | head -1`: interrupted, exit 141, no traceback. `> /dev/full`: failed, exit 2, said. A disk
+    """`--json | head -1`: interrupted, exit 141, no traceback, and its log says the output closed (nobody pressed
+    Ctrl-C, so it does not offer a second one). `> /dev/full`: failed, exit 2, said. A disk
     that fills up (`ulimit -f 80`): exit 2, the summary agreeing with the files present."""
     train = ["train", "--preset", preset, "--data-dir", tiny_data, "--json"]
     fifo = tmp_path / "fifo"
@@ -217,6 +218,7 @@ def test_an_output_that_closes_or_fills_up_ends_the_run_with_its_record_whole(fo
     piped.join(60)
     log = (tmp_path / "piped.log").read_text()
     assert piped.exitcode == 141 and "Traceback" not in log, log
+    assert "Standard output closed: saving the run" in log and "Ctrl-C" not in log, log
     _whole(tmp_path / "piped")
 
     filled.join(60)

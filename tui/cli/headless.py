@@ -44,14 +44,15 @@ class JsonLines:
         self.stream.flush()
 
 
-def describe(event: Event) -> str | None:
-    """A one-line account of an event for a log, or None for events a log leaves out."""
+def describe(event: Event, lost_output: str | None = None) -> str | None:
+    """A one-line account of an event for a log, or None for events a log leaves out. ``lost_output``: the
+    stream whose closing interrupted the run (nobody pressed Ctrl-C), if that is why."""
     match event:
         case RunStarted():
             first = f", resuming at epoch {event.first_epoch}" if event.first_epoch > 1 else ""
             return (f"{event.preset}: {event.model} ({event.parameters:,} parameters) on {event.device}, "
                     f"{event.train_size:,} training / {event.val_size:,} validation images, "
-                    f"up to {event.epochs} epochs{first} -> {event.run_dir}")
+                    f"up to {fmt.count(event.epochs, 'epoch')}{first} -> {event.run_dir}")
         case EpochEnded():
             best = " *" if event.best_epoch == event.epoch else ""
             return (f"epoch {event.epoch:>{len(str(event.epochs))}}/{event.epochs}  "
@@ -71,6 +72,8 @@ def describe(event: Event) -> str | None:
             return f"paused at epoch {event.epoch}, batch {event.batch}"
         case Resumed():
             return "resumed"
+        case StopRequested(reason=RunStatus.INTERRUPTED) if lost_output:
+            return f"{lost_output} closed: saving the run at the next batch"
         case StopRequested(reason=RunStatus.INTERRUPTED):
             return ("interrupted: saving the run at the next batch (press Ctrl-C again to quit sooner, "
                     "giving up the epoch in progress)")
@@ -98,11 +101,12 @@ class PlainLog:
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
+        self.lost_output: str | None = None  # set where a closed output, not a signal, interrupts the run
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunFailed):
             return  # the CLI reports failures itself, once, with the right exit code
-        line = describe(event)
+        line = describe(event, self.lost_output)
         if line is not None:
             self.stream.write(line + "\n")
             self.stream.flush()
@@ -118,6 +122,7 @@ class ProgressBars:
             TextColumn("{task.fields[detail]}"), TimeRemainingColumn(), console=console, transient=True)
         self.epochs = self.progress.add_task("epochs", total=None, detail="", visible=False)
         self.batches = self.progress.add_task("batches", total=None, detail="", visible=False)
+        self.lost_output: str | None = None  # as PlainLog's
 
     def __call__(self, event: Event) -> None:
         match event:
@@ -139,6 +144,6 @@ class ProgressBars:
             case RunFailed():
                 self.progress.stop()
                 return
-        line = describe(event)
+        line = describe(event, self.lost_output)
         if line is not None:
             self.console.print(line, highlight=False, markup=False)

@@ -102,6 +102,7 @@ def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: 
     def output_lost(error: OSError, name: str) -> None:
         if error.errno in CLOSED_ERRNOS:
             causes.append(EXIT_CLOSED - 128)
+            log.lost_output = log.lost_output or name.capitalize()  # the log says why, not "press Ctrl-C again"
             trainer.stop(RunStatus.INTERRUPTED)
         else:  # full, or too large: said in the exit message and the record (exit 2), resumable
             trainer.fail(FmtuiError(f"cannot write to {name}: {error.strerror or error}; the run was stopped "
