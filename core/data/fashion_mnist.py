@@ -151,12 +151,18 @@ def _read_idx(path: Path, images: bool, count: int) -> torch.Tensor:
     return torch.from_numpy(data.reshape(count, SIDE, SIDE) if images else data)
 
 
+# Where the four files come from: the data set's own release (torchvision downloads the same files
+# from a mirror of it).
+SOURCE = "https://github.com/zalandoresearch/fashion-mnist (in data/fashion/)"
+
+
 def _missing_message(data_dir: Path, missing: list[str], why: str) -> str:
     # The directory once, then the bare file names: lines that fit 80 columns, so the advice at the end
     # stays on screen in the monitor's error panel.
     listing = "\n".join(f"  {'missing' if name in missing else 'found  '} {name}" for name in FILES)
     return (f"FashionMNIST is not in {data_dir} and could not be downloaded ({why}).\n"
             f"fmtui expects these four files in {raw_dir(data_dir)}:\n{listing}\n"
+            f"Zalando publishes them (as .gz archives) at {SOURCE}.\n"
             f"Copy them (or their .gz archives) there, or point --data-dir or FMTUI_DATA at a directory "
             f"that has FashionMNIST/raw/ inside.")
 

@@ -223,7 +223,8 @@ def test_graphics_are_asked_for_only_where_a_terminal_may_have_them():
 
 @drive
 async def test_the_missing_data_message_is_whole_at_80x24_with_its_advice():
-    """With no data and no network the panel shows every missing file and the advice, at 80x24."""
+    """With no data and no network the panel shows every missing file, where to download them and the advice,
+    at 80x24."""
     data_dir = Path("/home/a-person-with-a-long-name/.cache/fmtui")
     message = _missing_message(data_dir, list(FILES), "<urlopen error [Errno -3] Temporary failure in name "
                                                        "resolution>")
@@ -236,6 +237,7 @@ async def test_the_missing_data_message_is_whole_at_80x24_with_its_advice():
     for name in FILES:
         assert name in shown
     assert "point --data-dir or FMTUI_DATA" in shown and "FashionMNIST/raw/ inside." in shown
+    assert "https://github.com/zalandoresearch/fashion-mnist" in shown
 
 
 @drive
