@@ -163,7 +163,8 @@ def test_runs_lists_past_runs_and_compare_shows_them_side_by_side(preset_file, t
     run_dirs = sorted(runs.iterdir())
     shown = invoke("compare", *run_dirs)
     assert shown.exit_code == 0
-    assert "best val accuracy" in shown.stdout and "validation accuracy (%) per epoch" in shown.stdout
+    assert "its val accuracy" in shown.stdout and "validation accuracy (%) per epoch" in shown.stdout
+    assert "(lowest val loss)" in shown.stdout, "best says what it means"
     for run_dir in run_dirs:
         assert run_dir.name in shown.stdout
     missing = invoke("compare", run_dirs[0], tmp_path / "nope")
@@ -194,6 +195,14 @@ def test_a_run_remembers_its_data_and_every_command_takes_the_id_runs_lists(tiny
     listing = CliRunner().invoke(app, ["runs", "--runs-dir", str(runs)], env={"COLUMNS": "80"})
     assert listing.exit_code == 0
     assert any(line.split()[:2] == [run_dir.name, "finished"] for line in listing.stdout.splitlines()), listing.stdout
+
+
+def test_compare_gives_a_runs_images_per_second_over_all_its_epochs_not_its_last():
+    """One fast last epoch does not stand for the run: the rate is the images trained over the seconds taken."""
+    from fmtui.tui.cli.commands.compare import mean_rate
+
+    history = [{"seconds": 9.0, "images_per_second": 100.0}, {"seconds": 1.0, "images_per_second": 1000.0}]
+    assert mean_rate(history) == pytest.approx(190.0)
 
 
 def test_help_lists_every_command_in_the_order_people_use_them_uncut():

@@ -41,12 +41,12 @@ def compare_command(run_dirs: list[Path]) -> int:
         ("parameters", lambda s, h: f"{s['parameters']:,}" if s.get("parameters") else "–"),
         ("status", lambda s, h: fmt.status_text(s["status"])),
         ("epochs", lambda s, h: f"{s.get('epochs', 0)}/{s.get('epochs_planned', '?')}"),
-        ("best epoch", lambda s, h: str(s.get("best_epoch") or "–")),
-        ("best val accuracy", lambda s, h: fmt.percent(s.get("best_val_accuracy"))),
+        ("best epoch", lambda s, h: f"{s['best_epoch']} (lowest val loss)" if s.get("best_epoch") else "–"),
+        ("its val accuracy", lambda s, h: fmt.percent(s.get("best_val_accuracy"))),
         ("test accuracy", lambda s, h: fmt.percent(s.get("test_accuracy"))),
         ("final train accuracy", lambda s, h: fmt.percent(h[-1]["train_accuracy"]) if h else "–"),
         ("duration", lambda s, h: fmt.duration(s.get("duration_seconds"))),
-        ("images/s", lambda s, h: fmt.rate(h[-1]["images_per_second"]) if h else "–"),
+        ("training images/s", lambda s, h: fmt.rate(mean_rate(h)) if h else "–"),
         ("device", lambda s, h: s.get("device", "?")),
     ]
     for label, value in rows:
@@ -56,6 +56,13 @@ def compare_command(run_dirs: list[Path]) -> int:
         raise FmtuiError("none of these runs has a completed epoch, so there are no curves to draw.")
     sys.stdout.write(accuracy_chart(records, histories, width=min(out.width, 100)) + "\n")
     return 0
+
+
+def mean_rate(history: list[dict[str, Any]]) -> float:
+    """Training images per second over every epoch of a run (each epoch's rate weighted by its time): one
+    fast last epoch does not stand for the run."""
+    seconds = sum(row["seconds"] for row in history)
+    return sum(row["images_per_second"] * row["seconds"] for row in history) / seconds if seconds > 0 else 0.0
 
 
 def accuracy_chart(records: list[RunRecord], histories: list[list[dict[str, Any]]], width: int = 80,
