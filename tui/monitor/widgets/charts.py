@@ -7,15 +7,13 @@ costs list appends and never a redraw per event.
 
 from __future__ import annotations
 
-import math
-
 from textual.app import ComposeResult
 from textual.containers import Grid
-from textual_plotext import PlotextPlot
 
 from fmtui.core.config.settings import TrainConfig
 from fmtui.core.engine.events import BatchEnded, EpochEnded, Event, RunStarted
 from fmtui.tui.monitor.widgets import EPOCH_REDRAW_SECONDS
+from fmtui.tui.monitor.widgets.line_chart import Line, LineChart
 
 BATCH_REDRAW_SECONDS = 4.0  # a plotext rebuild (~20 ms) is the dearest thing the monitor does, and on a
 # 2-core machine every millisecond of it is taken from training: every 4 s is live enough for an epoch
@@ -46,7 +44,7 @@ class Charts(Grid):
 
     def compose(self) -> ComposeResult:
         self.loss_plot, self.accuracy_plot, self.batch_plot = (
-            PlotextPlot(id="loss"), PlotextPlot(id="accuracy"), PlotextPlot(id="batch-loss"))
+            LineChart(id="loss"), LineChart(id="accuracy"), LineChart(id="batch-loss"))
         yield self.loss_plot
         yield self.accuracy_plot
         yield self.batch_plot
@@ -98,7 +96,7 @@ class Charts(Grid):
             self._epochs_dirty = False
             self.redraws += 1
             self._draw_epochs(self.loss_plot, "loss per epoch", self.train_loss, self.val_loss)
-            self._draw_epochs(self.accuracy_plot, "accuracy % per epoch", self.train_acc, self.val_acc)
+            self._draw_epochs(self.accuracy_plot, "accuracy % per epoch", self.train_acc, self.val_acc, percent=True)
 
     def _redraw_batches(self) -> None:
         if self._batches_dirty:
@@ -107,28 +105,16 @@ class Charts(Grid):
             self._draw_batches()
 
     def _draw_batches(self) -> None:
-        plt = self.batch_plot.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(f"batch loss, epoch {self.epoch}" if self.epoch else "batch loss")
-        # Non-finite losses (a diverging run) would break plotext's axis scaling.
-        points = [(x, y) for x, y in zip(self.batch_x, self.batch_loss) if math.isfinite(y)]
-        if points:
-            plt.plot([x for x, _ in points], [y for _, y in points], color=TRAIN_COLOUR, marker="hd")
-            plt.xlim(0, max(self.batches, 1))
-            plt.xticks(whole_ticks(0, max(self.batches, 1)))
-        self.batch_plot.refresh()
+        last = max(self.batches, 1)
+        self.batch_plot.draw(f"batch loss, epoch {self.epoch}" if self.epoch else "batch loss",
+                             [Line("", TRAIN_COLOUR, self.batch_x, self.batch_loss)],
+                             xlim=(0, last), xticks=whole_ticks(0, last))
 
-    def _draw_epochs(self, plot: PlotextPlot, title: str, train: list[float], val: list[float]) -> None:
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(title)
-        if self.epochs:
-            plt.plot(self.epochs, train, label="train", color=TRAIN_COLOUR, marker="hd")
-            plt.plot(self.epochs, val, label="val", color=VAL_COLOUR, marker="hd")
-            plt.xticks(whole_ticks(self.epochs[0], self.epochs[-1]))
-        plot.refresh()
+    def _draw_epochs(self, chart: LineChart, title: str, train: list[float], val: list[float],
+                     percent: bool = False) -> None:
+        ticks = whole_ticks(self.epochs[0], self.epochs[-1]) if self.epochs else None
+        chart.draw(title, [Line("train", TRAIN_COLOUR, self.epochs, train), Line("val", VAL_COLOUR, self.epochs, val)],
+                   percent=percent, xticks=ticks)
 
 
 def whole_ticks(first: int, last: int, most: int = 6) -> list[int]:

@@ -12,7 +12,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
-from textual_plotext import PlotextPlot
 
 from fmtui.core.config.settings import TrainConfig
 from fmtui.core.engine.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StopRequested
@@ -20,9 +19,10 @@ from fmtui.core.records.listing import current_summary
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.tui.monitor.widgets import CatchesUpWhenShown
 from fmtui.tui.monitor.widgets.charts import whole_ticks
+from fmtui.tui.monitor.widgets.line_chart import Line, LineChart
 from fmtui.tui.render import format as fmt
 
-COLOURS = ("cyan", "orange", "green", "magenta", "yellow", "blue", "red")
+COLOURS = ("cyan", "orange", "green+", "magenta", "blue+", "red", "cyan+", "orange+")  # plotext's names
 COLUMNS = ("run", "preset", "model", "status", "best val", "test", "epochs", "time")
 
 
@@ -35,7 +35,7 @@ class RunEntry:
     status: str = "starting"
     epochs: list[int] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
-    best_val: float | None = None
+    best_val: float | None = None  # at the best epoch (the lowest validation loss), as records keep it
     test: float | None = None
     seconds: float | None = None
     run_dir: str | None = None
@@ -58,7 +58,7 @@ class CompareView(CatchesUpWhenShown, Vertical):
         self._dirty: set[str] = set()  # runs whose new epochs the table and chart do not show yet
 
     def compose(self) -> ComposeResult:
-        self.chart = PlotextPlot(id="compare-chart")
+        self.chart = LineChart(id="compare-chart")
         self.verdict = Static(id="verdict")
         self.table = DataTable(id="compare-table", cursor_type="none", zebra_stripes=True)
         yield self.chart
@@ -107,7 +107,8 @@ class CompareView(CatchesUpWhenShown, Vertical):
             case EpochEnded():
                 run.epochs.append(event.epoch)
                 run.val_accuracy.append(event.val_accuracy * 100)
-                run.best_val = max(run.best_val or 0.0, event.val_accuracy)
+                if event.best_epoch == event.epoch:
+                    run.best_val = event.val_accuracy
                 run.seconds = event.elapsed_seconds
             case StopRequested():
                 run.status = "stopping"
@@ -141,18 +142,10 @@ class CompareView(CatchesUpWhenShown, Vertical):
                                              fmt.percent(run.test), str(len(run.epochs)), fmt.duration(run.seconds)))
 
     def _redraw(self) -> None:
-        plt = self.chart.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title("validation accuracy % per epoch")
-        longest = 0
-        for run in self.runs.values():
-            if run.epochs:
-                plt.plot(run.epochs, run.val_accuracy, label=run.label, marker="hd", color=run.colour)
-                longest = max(longest, run.epochs[-1])
-        if longest:
-            plt.xticks(whole_ticks(1, longest))
-        self.chart.refresh()
+        longest = max((run.epochs[-1] for run in self.runs.values() if run.epochs), default=0)
+        self.chart.draw("validation accuracy % per epoch",
+                        [Line(run.label, run.colour, run.epochs, run.val_accuracy) for run in self.runs.values()],
+                        percent=True, xticks=whole_ticks(1, longest) if longest else None)
         self.verdict.update(self._verdict())
 
     def _verdict(self) -> Text:

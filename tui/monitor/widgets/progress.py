@@ -59,7 +59,10 @@ class RunProgress(ThrottledWidget):
                     self.set_reactive(getattr(RunProgress, name), value)
                 self.mark_stale()
             case EpochEnded():  # twice a second for the linear model: drawn with the progress
-                best = ", best so far" if event.best_epoch == event.epoch else f" (best: epoch {event.best_epoch})"
+                # "Best" is by validation loss (best.pt's weights), so say so: beside an accuracy it would
+                # read as the highest accuracy, which an earlier epoch may have had.
+                best = (" (lowest val loss yet)" if event.best_epoch == event.epoch
+                        else f" (lowest val loss: epoch {event.best_epoch})")
                 # The epoch and its batches from the epoch's own event too: a monitor attached later has
                 # no batch progress of finished epochs (the replayed log leaves it out).
                 self.set_reactive(RunProgress.epoch, event.epoch)
@@ -82,7 +85,9 @@ class RunProgress(ThrottledWidget):
 
     def render(self) -> Text:
         width = self.size.width
-        bar_width = max(10, min(48, (width - LABEL - 6) // 2))
+        # The bars give way to the notes: a number is never cut to make room for a bar.
+        room = width - LABEL - 7 - max(len(self.epoch_note), len(self.batch_note))
+        bar_width = max(10, min(48, (width - LABEL - 6) // 2, room))
         digits = len(str(self.batches))
         rows = ((f"epoch {self.epoch or '–'}/{self.epochs or '–'}", self.epochs_done, self.epochs, self.epoch_note),
                 (f"batch {self.batch:>{digits}}/{self.batches}" if self.batches else "batch –", self.batch,
