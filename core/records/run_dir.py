@@ -183,19 +183,38 @@ class RunRecord:
             raise RecordError(f"{self.jsonl_path} cannot be read: {exc}.") from None
         return schema.check_history(rows, self.jsonl_path)
 
+    def read_predictions(self, classes: int) -> tuple[list[int], list[int], list[float]]:
+        """predictions.csv as each test image's true class, predicted class and confidence, in file order;
+        RecordError naming the file and line where a row is not as fmtui writes it."""
+        import csv
+
+        try:
+            with open(self.predictions_path, encoding="utf-8", newline="") as file:
+                rows = list(csv.reader(file))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise RecordError(f"{self.predictions_path} cannot be read: {exc}.") from None
+        if not rows or tuple(rows[0]) != PREDICTION_FIELDS:
+            raise RecordError(f"{self.predictions_path} is unreadable: its header is not "
+                              f"{', '.join(PREDICTION_FIELDS)}.")
+        true, predicted, confidence = [], [], []
+        for line, row in enumerate(rows[1:], 2):
+            try:
+                index, t, p, c = int(row[0]), int(row[1]), int(row[2]), float(row[5])
+            except (ValueError, IndexError):
+                index = t = p = -1
+                c = 0.0
+            if index != line - 2 or not (0 <= t < classes and 0 <= p < classes and 0 <= c <= 1):
+                raise RecordError(f"{self.predictions_path} is unreadable at line {line}: expected image "
+                                  f"{line - 2:,} with classes 0-{classes - 1} and a confidence from 0 to 1.")
+            true.append(t)
+            predicted.append(p)
+            confidence.append(c)
+        return true, predicted, confidence
+
     def replay_epochs(self, epochs: int, before: int) -> list[EpochEnded]:
         """The recorded epochs up to ``before`` as the events that reported them, for a view of a
         resumed run that should show its whole history (``epochs``: the run's planned total)."""
-        events, best, best_loss, elapsed = [], 0, float("inf"), 0.0
-        for row in self.read_history():
-            if row["epoch"] >= before:
-                break
-            if row["val_loss"] < best_loss:  # the trainer's own rule: strictly lower validation loss
-                best, best_loss = row["epoch"], row["val_loss"]
-            elapsed += row["seconds"]
-            fields = {key: row[key] for key in HISTORY_FIELDS}
-            events.append(EpochEnded(epochs=epochs, best_epoch=best, elapsed_seconds=elapsed, **fields))
-        return events
+        return replay_epochs([row for row in self.read_history() if row["epoch"] < before], epochs)
 
     def load_state(self) -> dict[str, Any]:
         state = torch_load(self.state_path, "training state",
@@ -209,6 +228,18 @@ class RunRecord:
                               f"{state.get('version')!r:.20}, this fmtui reads 1 and {STATE_VERSION}); start a new "
                               f"run instead.")
         return schema.check_state(state, self.state_path)
+
+
+def replay_epochs(history: list[dict[str, Any]], epochs: int) -> list[EpochEnded]:
+    """metrics.jsonl's rows (checked) as the EpochEnded events that reported them (``epochs``: planned)."""
+    events, best, best_loss, elapsed = [], 0, float("inf"), 0.0
+    for row in history:
+        if row["val_loss"] < best_loss:  # the trainer's own rule: strictly lower validation loss
+            best, best_loss = row["epoch"], row["val_loss"]
+        elapsed += row["seconds"]
+        fields = {key: row[key] for key in HISTORY_FIELDS}
+        events.append(EpochEnded(epochs=epochs, best_epoch=best, elapsed_seconds=elapsed, **fields))
+    return events
 
 
 def new_summary(record: RunRecord, config: TrainConfig, started: datetime, device: str,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.tui.monitor.launch import interrupted_note, make_app
 from fmtui.tui.monitor.widgets.confusion import ConfusionView
@@ -93,8 +95,45 @@ async def test_ctrl_c_leaves_an_interrupted_resumable_record(tmp_path, tiny_data
 
 
 @drive
+async def test_a_past_run_opens_in_every_view_as_it_ended(tmp_path, tiny_data, runs_dir):
+    """r, End, Enter on a finished run: its charts, history, confusion matrix and examples show it as it ended
+    (the test split, from its record and its data); the list shows its learning rate; nothing rings."""
+    from fmtui.core.config.presets import load_preset
+    from fmtui.tui.monitor.screens.past_runs import PastRuns
+    from fmtui.tui.monitor.widgets.confusion import ConfusionView
+    from fmtui.tui.monitor.widgets.examples import ExamplesView
+    from fmtui.tui.monitor.widgets.history import HistoryTable
+    from tests.support import run_trainer
+
+    config = load_preset(preset_file(tmp_path))
+    finished, _ = run_trainer(config, tiny_data, runs_dir)
+    run_trainer(config, tiny_data, runs_dir)  # a newer one, listed first
+    summary = RunRecord(finished.run_dir).read_summary()
+    app = make_app(data_dir=tiny_data, runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.screen_stack) > 1)
+        await pilot.press("escape")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, PastRuns))
+        table = app.screen.query_one("DataTable")
+        assert str(table.get_row_at(1)[-1]) == f"{config.lr:g}", "the learning rate tells runs apart"
+        await pilot.press("end", "enter")  # End: the last row, the oldest run
+        examples = app.query_one(ExamplesView)
+        await until(pilot, lambda: app.query_one(StatusLine).state == "finished" and examples.data is not None)
+        history = app.query_one(HistoryTable)
+        assert history.row_count == summary.epochs
+        evaluation = app.query_one(ConfusionView).evaluation
+        assert evaluation.split == "test" and evaluation.accuracy == pytest.approx(summary.test_accuracy)
+        assert examples.evaluation is evaluation and len(examples.members()) > 0
+        await pilot.press("e")
+        await pilot.pause()
+        assert "appears when" not in str(examples.query_one("#examples-title").render())
+        assert app.current.replayed and not app.active
+
+
+@drive
 async def test_past_runs_can_be_compared_and_an_interrupted_one_resumed(tmp_path, tiny_data, runs_dir):
-    """r lists past runs: Enter adds one to the comparison, r resumes an interrupted one in its own directory."""
+    """r lists past runs: c adds one to the comparison, r resumes an interrupted one in its own directory."""
     from dataclasses import replace
 
     from fmtui.core.config.presets import load_preset
@@ -119,7 +158,7 @@ async def test_past_runs_can_be_compared_and_an_interrupted_one_resumed(tmp_path
         await pilot.press("escape")  # the preset menu that opens when no --preset is given
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, PastRuns))
-        await pilot.press("down", "enter")  # newest first: the second row is the finished run
+        await pilot.press("down", "c")  # newest first: the second row is the finished run
         compare = app.query_one(CompareView)
         await until(pilot, lambda: len(compare.runs) == 1)
         (entry,) = compare.runs.values()

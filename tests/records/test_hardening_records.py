@@ -179,7 +179,7 @@ async def test_the_monitor_lists_damaged_runs_as_unreadable_and_keeps_running(tm
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, PastRuns))
         app.screen.query_one("DataTable").move_cursor(row=2)  # the good one, oldest: shown literally
-        await pilot.press("enter")
+        await pilot.press("c")
         await until(pilot, lambda: "[bold]p" in [str(c) for c in app.query_one(CompareView).table.get_row_at(0)])
         assert app.is_running
 

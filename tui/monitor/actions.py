@@ -88,7 +88,15 @@ class MonitorActions:
         if choice is None:
             return
         action, record = choice
-        if action == "compare" and run_summary(record)["status"] == "running":
+        if action == "open" and run_summary(record)["status"] != "running":
+            if self.active:  # the views follow the run going here; the past one joins the comparison
+                self.notify(f"{record.run_id} is added to the comparison; it opens in every view once "
+                            f"{self.current.config.preset} has ended.", markup=False)
+                action = "compare"
+            else:
+                self.open_past(record)
+                return
+        if action in ("open", "compare") and run_summary(record)["status"] == "running":
             if self.active and self.current is not None and not self.current.attached:
                 self.notify(f"{self.current.config.preset} is running here; stop it or let it finish before "
                             f"attaching to {record.run_id} (or run `fmtui attach` in another terminal).",

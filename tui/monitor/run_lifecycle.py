@@ -54,6 +54,17 @@ class RunLifecycle:
         self._add_run(config, self.attach_trainer(record))
         self.notify(f"Attached to {record.run_id}: q leaves it running.", markup=False)
 
+    def open_past(self, record: RunRecord) -> None:
+        """Show a past run in every view, as it ended (its record replayed)."""
+        from fmtui.tui.monitor.recorded import RecordedTrainer
+
+        try:  # small files, read here so that what is wrong with them is said at once
+            config, summary, history = record.read_config(), record.read_summary(), record.read_history()
+        except FmtuiError as exc:
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
+            return
+        self._add_run(config, RecordedTrainer(record, config, summary, history))
+
     def leave(self, run: Run) -> None:
         detach = getattr(run.trainer, "detach", None)
         if detach is not None:
@@ -85,6 +96,8 @@ class RunLifecycle:
             self.internal_errors.append(event)
         if self.quitting:
             self.exit(0)
+        elif run.replayed:
+            return  # a past run, replayed: its end is old news
         elif self.pending is not None:
             (config, resume), self.pending = self.pending, None
             self.start_run(config, resume)

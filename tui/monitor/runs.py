@@ -40,6 +40,11 @@ class Run:
         """The run is in another process (fmtui.tui.monitor.remote): leaving the monitor leaves it going."""
         return getattr(self.trainer, "attached", False)
 
+    @property
+    def replayed(self) -> bool:
+        """A past run shown from its record (fmtui.tui.monitor.recorded): it ended long ago."""
+        return getattr(self.trainer, "replayed", False)
+
 
 def attached_trainer(record: RunRecord) -> TrainerLike:
     from fmtui.tui.monitor.remote import AttachedTrainer

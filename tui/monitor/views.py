@@ -102,8 +102,9 @@ KEYS = (
     Key("← →", None, help="Previous or next view when the view tabs have focus; Tab moves focus."),
     Key("m", "matrix", "Counts/%", show=False),  # the matrix's title names m; the footer is full
     Key("question_mark", "help", "Help", "This help.", display="?"),
-    Key("r", "past_runs", "Past runs", "Past runs in the runs directory: Enter adds one to the comparison; "
-                                       "r resumes an interrupted or stopped run from its last complete epoch."),
+    Key("r", "past_runs", "Past runs", "Past runs in the runs directory, with their settings: Enter opens one "
+                                       "in every view, c adds it to the comparison, r resumes an interrupted or "
+                                       "stopped run from its last complete epoch."),
     Key("q", "quit", "Quit", "Quit. While a run is active you are asked; it is then stopped and its record "
                              "completed before fmtui exits.", in_dialogs=True),
     # Ctrl-C in a terminal program means "stop now": no question, the run ends interrupted (resumable).

@@ -1,7 +1,8 @@
-"""Past runs from the runs directory: add one to the comparison, attach to a live one, or resume an
-interrupted one. Live runs (their lock is held) are listed as running.
+"""Past runs from the runs directory: open one in every view, add it to the comparison, attach to a
+live one, or resume an interrupted one. Live runs (their lock is held) are listed as running. Each row
+shows the settings that tell runs of one preset apart: epochs, learning rate, a sweep's trial.
 
-The result is ``(action, record)`` with action "compare" or "resume", or None when closed.
+The result is ``(action, record)`` with action "open", "compare" or "resume", or None when closed.
 """
 
 from __future__ import annotations
@@ -13,17 +14,24 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label
 
+from fmtui.core.errors import FmtuiError
 from fmtui.core.records.listing import run_summary
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.tui.render import format as fmt
 
-COLUMNS = ("started", "preset", "status", "epochs", "best val", "test", "time")
+COLUMNS = ("started", "preset", "status", "epochs", "best val", "test", "time", "lr")
 
 
 def describe(record: RunRecord) -> tuple[Text, ...]:
     """A past run's cells, as Text: a preset or status read from a file is shown, never read as markup.
     A record that cannot be read is listed as unreadable; choosing it explains why."""
-    return tuple(Text(cell) for cell in fmt.run_cells(run_summary(record)))
+    started, preset, *rest = fmt.run_cells(run_summary(record))
+    try:
+        config = record.read_config()
+        lr, trial = f"{config.lr:g}", f" #{config.trial}" if config.trial >= 0 else ""
+    except FmtuiError:
+        lr, trial = "?", ""
+    return tuple(Text(cell) for cell in (started, preset + trial, *rest, lr))
 
 
 class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
@@ -36,8 +44,11 @@ class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
     """
 
     BINDINGS = [
-        Binding("enter", "choose('compare')", "Compare/attach", priority=True),
+        Binding("enter", "choose('open')", "Open/attach", priority=True),
+        Binding("c", "choose('compare')", "Compare"),
         Binding("r", "choose('resume')", "Resume"),
+        Binding("home", "row(0)", "First", show=False),
+        Binding("end", "row(-1)", "Last", show=False),
         Binding("escape", "close", "Close"),
     ]
 
@@ -50,8 +61,9 @@ class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             if self.records:
-                yield Label(f"Past runs in {self.where}, newest first. Enter adds one to the comparison "
-                            f"or attaches to a running one; r resumes an interrupted or stopped run.",
+                yield Label(f"Past runs in {self.where}, newest first. Enter opens one in every view (or "
+                            f"attaches to a running one), c adds it to the comparison, r resumes an "
+                            f"interrupted or stopped run.",
                             id="where", markup=False)
                 yield DataTable(cursor_type="row", zebra_stripes=True)
             else:
@@ -73,6 +85,11 @@ class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
             return
         row = self.query_one(DataTable).cursor_row
         self.dismiss((action, self.records[row]))
+
+    def action_row(self, row: int) -> None:
+        if self.records:
+            table = self.query_one(DataTable)
+            table.move_cursor(row=row if row >= 0 else len(self.records) - 1)
 
     def action_close(self) -> None:
         self.dismiss(None)
