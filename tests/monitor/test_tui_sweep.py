@@ -57,6 +57,28 @@ async def test_the_monitor_follows_each_trial_and_the_leaderboard(tiny_data, run
 
 
 @drive
+async def test_the_same_sweep_again_says_the_study_is_complete_and_offers_no_trial_keys(tiny_data, runs_dir):
+    """A study that has its trials, swept again: the monitor says it is complete and how to start another,
+    not "starting its first trial", and offers neither Pause nor Prune."""
+    sweep, study = tiny_sweep(tiny_data, runs_dir, trials=1)
+    sweep.run()
+    again, _ = tiny_sweep(tiny_data, runs_dir, trials=1)
+    app = make_sweep_app(sweep=again, read=lambda: snapshot(study), study="tiny-sweep", runs_dir=runs_dir)
+    notices: list[str] = []
+    notify = app.notify
+    app.notify = lambda message, **options: (notices.append(message), notify(message, **options))
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.query_one(StatusLine)
+        await until(pilot, lambda: status.state == "complete")
+        assert "first trial" not in status.subject and not app.runs
+        assert any("is complete" in n and "--study NEW" in n for n in notices)
+        assert all(app.check_action(action, ()) is False for action in ("pause", "resume", "stop"))
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_code is not None)
+    finish_sweep(app, again)
+
+
+@drive
 async def test_s_prunes_the_current_trial_and_quitting_interrupts_the_sweep(tiny_data, runs_dir):
     """s prunes the running trial by hand (the sweep goes on); q, confirmed, leaves the next one interrupted."""
     sweep, study = tiny_sweep(tiny_data, runs_dir, trials=5, epochs=400)

@@ -123,7 +123,14 @@ class SweepMonitor(MonitorApp):
     def on_sweep_ended(self, message: SweepEnded) -> None:
         self.query_one(SweepView).poll()
         error = message.error
-        if error is None:
+        if error is None and not self.runs:  # the study had every trial it asks for before this command
+            status = self.query_one(StatusLine)
+            status.state, status.subject = "complete", f"sweep {self.study}: all its trials had run before"
+            self.query_one(TabbedContent).active = "sweep"
+            self.notify(f"Sweep {self.study} is complete: nothing is left to run. Start another with --study NEW, "
+                        f"or give this one more with a larger --trials. {self.after() if self.after else ''} "
+                        f"q quits.", timeout=30, markup=False)
+        elif error is None:
             self.notify(f"Sweep {self.study} is done. {self.after() if self.after else ''} q quits.", timeout=30)
         elif not isinstance(error, SweepInterrupted):
             self.notify(f"The sweep stopped: {error}", severity="error", timeout=30)
@@ -132,6 +139,8 @@ class SweepMonitor(MonitorApp):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("new_run", "past_runs") or (self.run_sweep is None and action in ("pause", "resume", "stop")):
             return False  # the sweep chooses the runs; a watcher has none
+        if action in ("pause", "resume", "stop") and not self.sweeping and not self.active:
+            return False  # the sweep is over: no trial is left to pause or prune
         return super().check_action(action, parameters)
 
     def action_stop(self) -> None:

@@ -31,7 +31,7 @@ STATE_STYLES = {
     "paused": "bold black on gold1", "stopping": "bold black on dark_orange", "finished": "bold white on blue",
     "stopped": "bold white on blue", "interrupted": "bold black on dark_orange",
     "diverged": "bold white on red3", "failed": "bold white on red3", "pruned": "bold white on magenta",
-    "watching": "bold black on grey70",
+    "watching": "bold black on grey70", "complete": "bold white on blue",  # a sweep with nothing left to run
 }
 
 
