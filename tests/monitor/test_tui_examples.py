@@ -107,6 +107,19 @@ async def test_after_the_test_evaluation_the_examples_are_of_the_test_split():
 
 
 @drive
+async def test_the_views_that_wait_for_an_epoch_say_so_in_whole_sentences_at_80x24():
+    """Before the first validation, the confusion and examples views say what will appear, every word on screen."""
+    app = Factory(holding(epochs_done=0)).make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(StatusLine).state == "running")
+        for key, sentence in (("2", "The confusion matrix appears when the first epoch has been validated."),
+                              ("e", "The most confused pair's images appear once the first epoch is validated.")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert sentence in screen_text(app)
+
+
+@drive
 async def test_the_hidden_examples_view_draws_nothing():
     """While another view is shown, evaluations arriving cost the examples view no drawing at all."""
     drawn = []

@@ -205,8 +205,8 @@ class ExamplesView(Widget, can_focus=True):
     def _draw_title(self, part: Widget) -> Text:
         e, cell = self.evaluation, self.cell()
         if e is None or cell is None:
-            return Text("The images of the most confused pair appear when the first epoch has been validated.",
-                        style="dim")
+            # One line at 80 columns: the title row is cut at the screen's edge.
+            return Text("The most confused pair's images appear once the first epoch is validated.", style="dim")
         true, predicted = cell
         # Without the images (still loading, or not readable here) the matrix still says how many.
         count = len(self.members()) if self.data is not None else int(e.confusion[true][predicted])
