@@ -205,6 +205,22 @@ def test_compare_gives_a_runs_images_per_second_over_all_its_epochs_not_its_last
     assert mean_rate(history) == pytest.approx(190.0)
 
 
+def test_compare_s_chart_keeps_accuracy_within_100_and_its_legend_below_the_curves(tmp_path):
+    """Runs near 100% draw on an axis that ends at 100 at most, and each run is named below the plot, not on it."""
+    from fmtui.tui.cli.commands.compare import accuracy_chart
+
+    records = [RunRecord(tmp_path / name) for name in ("20260101-000000-a", "20260101-000001-b")]
+    histories = [[{"epoch": e, "val_accuracy": v} for e, v in enumerate(values, 1)]
+                 for values in ((0.97, 0.99, 1.0), (0.98, 1.0, 1.0))]
+    chart = accuracy_chart(records, histories).splitlines()
+    ticks = [float(line.split("┤")[0]) for line in chart if "┤" in line]
+    assert max(ticks) <= 100 and min(ticks) >= 96
+    plot_end = max(i for i, line in enumerate(chart) if "┘" in line)
+    for record in records:
+        (row,) = [i for i, line in enumerate(chart) if record.run_id in line]
+        assert row > plot_end
+
+
 def test_help_lists_every_command_in_the_order_people_use_them_uncut():
     """`fmtui --help` at 80 columns starts with train, ends with the live-run controls, and gives each command
     its whole line; a command registered without a line in the table fails here."""

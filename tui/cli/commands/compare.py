@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import plotext as plt
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from fmtui.core.errors import FmtuiError
 from fmtui.core.records.listing import current_summary, open_run
@@ -16,6 +17,7 @@ from fmtui.core.records.run_dir import RunRecord
 from fmtui.tui.cli.app import Debug, RunsDir, app, guarded, run_path
 from fmtui.tui.cli.streams import console
 from fmtui.tui.render import format as fmt
+from fmtui.tui.render.charts import CURVE_COLOURS, colour_style, percent_limits
 
 
 @app.command()
@@ -71,14 +73,26 @@ def accuracy_chart(records: list[RunRecord], histories: list[list[dict[str, Any]
     plt.clf()
     plt.plotsize(width, height)
     plt.theme("pro" if sys.stdout.isatty() else "clear")
-    for record, history in zip(records, histories):
+    legend = Text()
+    shown = []
+    for n, (record, history) in enumerate(zip(records, histories)):
         if history:
-            plt.plot([row["epoch"] for row in history], [row["val_accuracy"] * 100 for row in history],
-                     label=record.run_id, marker="braille")
+            colour = CURVE_COLOURS[n % len(CURVE_COLOURS)]
+            values = [row["val_accuracy"] * 100 for row in history]
+            plt.plot([row["epoch"] for row in history], values, color=colour, marker="braille")
+            shown += values
+            # Below the chart, not on it (plotext's legend covers the top left, where curves start).
+            legend.append("  ━━ ", style=colour_style(colour)).append(record.run_id)
+    plt.ylim(*percent_limits(shown))
     longest = max(len(h) for h in histories)
     plt.xticks(list(range(1, longest + 1, max(1, longest // 12))))
     plt.title("validation accuracy (%) per epoch")
     plt.xlabel("epoch")
     text = plt.build()
     plt.clf()
-    return text if sys.stdout.isatty() else plt.uncolorize(text)
+    if not sys.stdout.isatty():
+        return plt.uncolorize(text).rstrip("\n") + "\n" + legend.plain
+    out = console(force_terminal=True, width=width)
+    with out.capture() as captured:
+        out.print(legend)
+    return text.rstrip("\n") + "\n" + captured.get().rstrip("\n")

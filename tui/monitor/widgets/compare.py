@@ -21,8 +21,8 @@ from fmtui.tui.monitor.widgets import CatchesUpWhenShown
 from fmtui.tui.monitor.widgets.charts import whole_ticks
 from fmtui.tui.monitor.widgets.line_chart import Line, LineChart
 from fmtui.tui.render import format as fmt
+from fmtui.tui.render.charts import CURVE_COLOURS
 
-COLOURS = ("cyan", "orange", "green+", "magenta", "blue+", "red", "cyan+", "orange+")  # plotext's names
 COLUMNS = ("run", "preset", "model", "status", "best val", "test", "epochs", "time")
 
 
@@ -93,7 +93,7 @@ class CompareView(CatchesUpWhenShown, Vertical):
         self.catch_up_if_shown()  # a run starts in the first second of training: its row waits until shown
 
     def _next_colour(self) -> str:
-        return COLOURS[len(self.runs) % len(COLOURS)]
+        return CURVE_COLOURS[len(self.runs) % len(CURVE_COLOURS)]
 
     def follow(self, number: int, event: Event) -> None:
         """An event of run ``number``, current or not: a stopped run's final result still counts."""

@@ -16,6 +16,8 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from fmtui.tui.render.charts import colour_style, percent_limits
+
 
 @dataclass(frozen=True)
 class Line:
@@ -23,16 +25,6 @@ class Line:
     colour: str  # a plotext colour name; the legend shows it in the same terminal colour
     xs: Sequence[float]
     ys: Sequence[float]
-
-
-# plotext's colour names and the terminal colours (of the 16) it draws them in; the legend uses the same.
-COLOUR_CODES = {"red": 1, "green": 2, "orange": 3, "blue": 4, "magenta": 5, "cyan": 6,
-                "red+": 9, "green+": 10, "orange+": 11, "blue+": 12, "magenta+": 13, "cyan+": 14}
-
-
-def colour_style(colour: str) -> str:
-    """The Rich style of a plotext colour name."""
-    return f"color({COLOUR_CODES[colour]})" if colour in COLOUR_CODES else ""
 
 
 def heading(title: str, lines: Sequence[Line]) -> Text:
@@ -44,13 +36,6 @@ def heading(title: str, lines: Sequence[Line]) -> Text:
             text.append("━━", style=colour_style(line.colour))
             text.append(f" {line.label}")
     return text
-
-
-def percent_limits(values: Sequence[float]) -> tuple[float, float]:
-    """A y range about ``values`` (percentages) that stays within 0-100."""
-    low, high = min(values), max(values)
-    pad = max((high - low) * 0.08, 0.5)
-    return max(0.0, low - pad), min(100.0, high + pad)
 
 
 class LineChart(Vertical):
