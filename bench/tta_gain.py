@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fmtui.core.data.fashion_mnist import load_fashion_mnist
 from fmtui.core.data.splits import make_splits  # noqa: E402
-from fmtui.core.engine.loop import evaluate, resolve_device  # noqa: E402
+from fmtui.core.engine.loop import evaluate, resolve_device, uses_bf16  # noqa: E402
 from fmtui.core.models import build_model, model_spec  # noqa: E402
 from fmtui.core.records.checkpoints import load_checkpoint  # noqa: E402
 
@@ -41,7 +41,7 @@ def main() -> int:
     results = {}
     for tta in (False, True):
         e = evaluate(model, splits.val, device=device, channels_last=channels_last, tta_flip=tta,
-                     cpu_bf16=config.cpu_bf16)
+                     bf16=uses_bf16(device, config.cpu_precision, channels_last))
         results["flip_tta" if tta else "plain"] = {"val_accuracy": e.accuracy, "val_loss": e.loss}
         print(f"{'with' if tta else 'without':>7} flip TTA: validation accuracy {e.accuracy:.2%}, loss {e.loss:.4f}",
               file=sys.stderr)

@@ -17,6 +17,7 @@ from fmtui.core.errors import ConfigError
 from fmtui.core.models import model_names
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
+CPU_PRECISIONS = ("auto", "bf16", "fp32")
 
 
 def _setting(default: Any, doc: str, *, check: Callable[[Any], str | None] | None = None,
@@ -132,8 +133,10 @@ class TrainConfig:
     seed: int = _setting(0, "Seeds weights, shuffling, augmentation and dropout; same seed, same run.",
                          check=_seed)
     device: str = _setting("auto", "auto (CUDA when present, else CPU), cpu, cuda or cuda:N.", check=_device)
-    cpu_bf16: bool = _setting(False, "bfloat16 autocast on the CPU as well as on GPUs: about twice as fast on CPUs "
-                                     "with AVX512-BF16 or AMX, slower on others.")
+    cpu_precision: str = _setting("auto", "The number format on a CPU: auto (a CNN in bfloat16 autocast where the "
+                                          "CPU has AVX512-BF16 or AMX, as PyTorch finds at run time; float32 where "
+                                          "bfloat16 would be emulated, and for the linear model), bf16 or fp32. "
+                                          "GPUs always train in bfloat16 autocast.", choices=CPU_PRECISIONS)
     compile: bool = _setting(False, "torch.compile the model (worth it on a GPU, slow to start on a CPU).")
     study: str = _setting("", "The Optuna study (`fmtui sweep`) this run is a trial of; empty for a run of its own. "
                               "Recorded so a run directory says which search it belongs to.")
@@ -145,7 +148,15 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any], where: str) -> TrainConfig:
         """Build a config from a mapping (a preset file, a record), rejecting anything unusable."""
-        return config_from(cls(), values, lambda key: f"{where}: {key}")
+        return config_from(cls(), _upgraded(values), lambda key: f"{where}: {key}")
+
+
+def _upgraded(values: dict[str, Any]) -> dict[str, Any]:
+    """Settings as older presets and records spelled them, in today's words (the same behaviour)."""
+    if isinstance(values.get("cpu_bf16"), bool) and "cpu_precision" not in values:
+        values = dict(values)
+        values["cpu_precision"] = "bf16" if values.pop("cpu_bf16") else "fp32"
+    return values
 
 
 # Names people reach for out of habit (other tools' spellings), and the setting they mean.

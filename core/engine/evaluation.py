@@ -12,7 +12,7 @@ import torch
 from fmtui.core.data.fashion_mnist import CLASS_NAMES
 from fmtui.core.data.splits import Split
 from fmtui.core.engine.events import Evaluated
-from fmtui.core.engine.loop import Evaluation, evaluate
+from fmtui.core.engine.loop import Evaluation, evaluate, uses_bf16
 from fmtui.core.engine.metrics import Report, classification_report
 from fmtui.core.errors import RecordError
 from fmtui.core.models import build_model, model_spec
@@ -46,7 +46,7 @@ def evaluate_checkpoint(checkpoint: Checkpoint, split: Split, device: torch.devi
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return evaluate(model, split, device=device, channels_last=spec.channels_last, tta_flip=config.tta_flip,
-                    cpu_bf16=config.cpu_bf16, keep_going=keep_going)
+                    bf16=uses_bf16(device, config.cpu_precision, spec.channels_last), keep_going=keep_going)
 
 
 @dataclass(frozen=True)

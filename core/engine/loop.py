@@ -66,12 +66,27 @@ def check_compiler(device: torch.device) -> None:
                           f"Install it, or set compile = false.")
 
 
-def autocast(device: torch.device, cpu_bf16: bool = False) -> contextlib.AbstractContextManager:
-    # bf16 autocast on GPUs: tensor-core speed without the loss scaling that fp16 needs. On a CPU only
-    # when asked: it pays where the CPU has bf16 instructions and costs where it emulates them.
-    if device.type == "cuda" or (cpu_bf16 and device.type == "cpu"):
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def cpu_has_bf16() -> bool:
+    """Whether this CPU does bfloat16 arithmetic in hardware (AVX512-BF16, or AMX tiles), as PyTorch's own
+    CPU feature checks (those oneDNN's kernels go by) report it; False where PyTorch lacks the checks."""
+    checks = (getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return any(check() for check in checks if check is not None)
+
+
+def uses_bf16(device: torch.device, cpu_precision: str, convolutional: bool) -> bool:
+    """Whether a run of ``cpu_precision`` (a TrainConfig setting) computes in bfloat16 on ``device``: on GPUs
+    always (tensor-core speed without the loss scaling fp16 needs); on a CPU when asked, or with "auto"
+    for a convolutional model where the CPU has the instructions (it pays there, about 2.5x for TinyVGG;
+    emulated it costs, and a linear model, bound by memory, gains nothing and keeps its float32 result)."""
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    return cpu_precision == "bf16" or (cpu_precision == "auto" and convolutional and cpu_has_bf16())
+
+
+def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
+    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -152,6 +167,7 @@ def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optim
     """One pass over ``split``; ``at_batch_boundary(batch)`` returns (stop now?, seconds spent paused), and
     ``after_step(model)`` follows each optimiser step (a weight average's update)."""
     model.train()
+    bf16 = uses_bf16(device, config.cpu_precision, convolutional=channels_last)
     augment = Augment(config.flip, config.shift, config.rotate, config.erase)
     batches_total = len(split) // config.batch_size
     loss_sum = torch.zeros((), device=device)
@@ -167,7 +183,7 @@ def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optim
             return EpochResult(_mean(loss_sum, images), _mean(correct, images), images,
                                time.perf_counter() - start - paused, stopped=True)
         x = prepare_inputs(xb, channels_last, augment, generator)
-        with autocast(device, config.cpu_bf16):
+        with autocast(device, bf16):
             logits = model(x)
             loss = F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
@@ -217,7 +233,7 @@ class Evaluation:
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, split: Split, *, device: torch.device, channels_last: bool,
-             tta_flip: bool = False, cpu_bf16: bool = False,
+             tta_flip: bool = False, bf16: bool = False,
              keep_going: Callable[[], bool] = lambda: True) -> Evaluation:
     """Loss, accuracy, predictions and their confidences on a whole split, with optional mirror-image
     averaging. The confidences come from the same logits, so views of single images cost no extra pass.
@@ -231,7 +247,7 @@ def evaluate(model: nn.Module, split: Split, *, device: torch.device, channels_l
         if not keep_going():
             raise Abandoned
         x = prepare_inputs(xb, channels_last)
-        with autocast(device, cpu_bf16):
+        with autocast(device, bf16):
             logits = model(x)
             if tta_flip:
                 logits = (logits + model(x.flip(3))) / 2

@@ -12,6 +12,7 @@ from fmtui.core.config.settings import TrainConfig
 from fmtui.core.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from fmtui.core.data.splits import make_splits, shared_pixels
 from fmtui.core.engine.events import BatchEnded, DataLoaded, EpochEnded, RunFinished, RunStarted
+from fmtui.core.engine.loop import uses_bf16
 from fmtui.core.engine.session import Session
 from fmtui.core.models import count_parameters
 from fmtui.core.records.listing import data_dir_for
@@ -24,7 +25,8 @@ def run_started(session: Session, run_id: str, run_dir: Path) -> RunStarted:
     return RunStarted(
         run_id=run_id, run_dir=str(run_dir), preset=config.preset, model=config.model, config=config.to_dict(),
         model_summary=session.spec.summary(config), parameters=count_parameters(session.model),
-        device=device_name(session.device), epochs=config.epochs, first_epoch=session.progress.epoch + 1,
+        device=device_name(session.device, uses_bf16(session.device, config.cpu_precision, session.spec.channels_last)),
+        epochs=config.epochs, first_epoch=session.progress.epoch + 1,
         batches_per_epoch=session.steps_per_epoch, train_size=len(splits.train), val_size=len(splits.val),
         test_size=len(splits.test), class_names=CLASS_NAMES)
 
@@ -70,7 +72,9 @@ def run_finished(session: Session, status: RunStatus, run_dir: Path | None, summ
                        run_dir=str(run_dir) if run_dir is not None else None)
 
 
-def device_name(device: torch.device) -> str:
+def device_name(device: torch.device, bf16: bool) -> str:
+    """The device as the status line and the logs name it, with the number format it computes in."""
+    precision = "bf16" if bf16 else "fp32"
     if device.type == "cuda":
-        return f"{device} ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({torch.get_num_threads()} threads)"
+        return f"{device} ({torch.cuda.get_device_name(device)}, {precision})"
+    return f"cpu ({torch.get_num_threads()} threads, {precision})"

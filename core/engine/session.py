@@ -30,6 +30,7 @@ from fmtui.core.engine.loop import (
     make_scheduler,
     resolve_device,
     train_one_epoch,
+    uses_bf16,
 )
 from fmtui.core.engine.metrics import classification_report
 from fmtui.core.engine.parts import Parts, make_parts
@@ -78,7 +79,8 @@ class Session:
         began = time.perf_counter()
         val = evaluate(self.parts.evaluated_model(self.model), self.splits.val, device=self.device,
                        channels_last=self.spec.channels_last, tta_flip=self.config.tta_flip,
-                       cpu_bf16=self.config.cpu_bf16, keep_going=keep_going)
+                       bf16=uses_bf16(self.device, self.config.cpu_precision, self.spec.channels_last),
+                       keep_going=keep_going)
         return val, time.perf_counter() - began
 
     def test(self, best_path: Path, keep_going: Callable[[], bool]) -> TestResult:
