@@ -194,7 +194,8 @@ def test_a_run_remembers_its_data_and_every_command_takes_the_id_runs_lists(tiny
     assert compared.exit_code == 0 and run_dir.name in compared.stdout
     listing = CliRunner().invoke(app, ["runs", "--runs-dir", str(runs)], env={"COLUMNS": "80"})
     assert listing.exit_code == 0
-    assert any(line.split()[:2] == [run_dir.name, "finished"] for line in listing.stdout.splitlines()), listing.stdout
+    rows = [line.split() for line in listing.stdout.splitlines()]
+    assert any(row[:3] == [run_dir.name, preset.stem, "finished"] for row in rows), listing.stdout
 
 
 def test_compare_gives_a_runs_images_per_second_over_all_its_epochs_not_its_last():

@@ -30,10 +30,12 @@ def list_runs_command(runs_dir: Path) -> int:
         out.print(f"No runs in {runs_dir} yet: start one with `fmtui train --preset linear` or `fmtui`.")
         return 0
     # The run id comes first and is never wrapped or cut: it is what people copy into `eval`, `compare`
-    # and `attach`. It says when the run started and its preset, so those need no columns of their own.
-    table = Table(title=Text(f"Runs in {runs_dir}"), title_justify="left", box=None, pad_edge=False,
-                  header_style="bold underline", caption=BEST_MEANS, caption_justify="left")
+    # and `attach`. It says when the run started (so that needs no column); the preset is listed as the
+    # record says it, since a directory may have been renamed.
+    table = Table(box=None, pad_edge=False, header_style="bold underline", caption=BEST_MEANS,
+                  caption_justify="left")
     table.add_column("run", no_wrap=True, min_width=max(len(r.run_id) for r in records))
+    table.add_column("preset", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for header in ("epochs", "best val", "test", "duration"):
         table.add_column(header, no_wrap=True, justify="right")
@@ -42,11 +44,12 @@ def list_runs_command(runs_dir: Path) -> int:
         s = run_summary(record)
         if s["status"] == "unreadable":
             problems.append(s["error"])
-        _, _, _, *rest = fmt.run_cells(s)
-        table.add_row(record.run_id, fmt.status_text(s["status"]), *rest)
+        _, preset, _, *rest = fmt.run_cells(s)
+        table.add_row(record.run_id, Text(preset), fmt.status_text(s["status"]), *rest)
     # As wide as the rows need, never cut or wrapped by Rich: where that is wider than a terminal, the
     # terminal folds the line, and an id copied from it is still whole.
     out.width = max(out.width, Measurement.get(out, out.options.update_width(10_000), table).maximum)
+    out.print(Text(f"Runs in {runs_dir}"), soft_wrap=True)  # a path is never broken across lines
     out.print(table)
     if problems:  # listed above as unreadable; here is why, file by file
         raise RecordError("some run records cannot be read:\n" + "\n".join(problems))
