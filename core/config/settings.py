@@ -11,10 +11,11 @@ import math
 import tomllib
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Callable
 
 from fmtui.core.errors import ConfigError
-from fmtui.core.models import model_names
+from fmtui.core.models import _user, model_names
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 CPU_PRECISIONS = ("auto", "bf16", "fp32")
@@ -70,8 +71,15 @@ def _run_name(v: str) -> str | None:
 
 
 def _known_model(v: str) -> str | None:
+    if _user.is_reference(v):  # your own model: only its spelling here, its file when a preset is read
+        try:
+            _user.parse(v)
+        except ConfigError as exc:
+            return str(exc)
+        return None
     names = model_names()  # from the model modules' file names: no torch import
-    return None if v in names else f"unknown model; choose one of {', '.join(names)}"
+    return None if v in names else (f"unknown model; choose one of {', '.join(names)}, or name your own "
+                                    f"as {_user.FORMS}")
 
 
 def _widths(v: tuple[int, ...]) -> str | None:
@@ -87,7 +95,9 @@ class TrainConfig:
     preset: str = _setting("custom", "Name of the preset this configuration came from (for records).",
                            check=_run_name)
     description: str = _setting("", "One line shown in the preset menu and `fmtui presets`.")
-    model: str = _setting("tinyvgg", "Architecture: the name of a module in core/models/.", check=_known_model)
+    model: str = _setting("tinyvgg", "Architecture: the name of a module in core/models/, or your own as "
+                                     "'file.py:Class' (relative to the preset file) or 'package.module:factory'.",
+                          check=_known_model)
     widths: tuple[int, ...] = _setting((32, 64, 128), "Channels of each stage (tinyvgg: conv block; resnet: "
                                                       "residual stage); wider is more capacity and time.",
                                        check=_widths)
@@ -175,6 +185,10 @@ def config_from(base: TrainConfig, values: dict[str, Any], name: Callable[[str],
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise ConfigError(f"{name(key)}: unknown setting{hint}. Known settings: {', '.join(known)}.")
         checked[key] = _check_value(name(key), known[key], hints[key], value)
+    if "model" in checked:
+        # A relative model file is relative to where it was named (a flag: here; a preset file: its folder,
+        # made absolute when the file is read), and recorded absolute so resumes and evals find it anywhere.
+        checked["model"] = _user.resolved(checked["model"], Path.cwd())
     return replace(base, **checked)
 
 

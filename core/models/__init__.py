@@ -3,6 +3,9 @@
 Each model module defines ``SPEC``, a ``ModelSpec``. The names are found from the file names alone,
 without importing a model module (they import torch), so checking a preset's ``model =`` and the
 monitor's first screen never wait for torch. Adding a model is one module here and one preset file.
+
+A model defined outside fmtui (``model = "mynet.py:Net"``, ``"package.module:factory"``) is built by
+fmtui.core.models._user, behind the same ``model_spec`` and ``build_model``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from fmtui.core.errors import ConfigError
+from fmtui.core.models import _user
 
 if TYPE_CHECKING:
     from torch import nn
@@ -46,9 +50,18 @@ def model_names() -> tuple[str, ...]:
 
 
 def model_spec(name: str) -> ModelSpec:
+    if _user.is_reference(name):
+        # Not cached: the file is read afresh at each build, so an edited model reaches the next run.
+        return ModelSpec(build=_user.build, summary=lambda config: _user.summary(config.model), channels_last=False)
     if name not in SPECS:
         SPECS[name] = importlib.import_module(f"{__name__}.{name}").SPEC
     return SPECS[name]
+
+
+def model_label(name: str) -> str:
+    """``name`` as a person reads it in a narrow column: a built-in model's name, or your own by its file's
+    name and class (``mynet.py:Net``), without the absolute path the config records."""
+    return name.rpartition("/")[2] if _user.is_reference(name) else name
 
 
 def build_model(config: TrainConfig) -> nn.Module:

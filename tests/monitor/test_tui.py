@@ -10,6 +10,7 @@ from textual.widgets import Input, Label, TabbedContent
 from fmtui.core.config.presets import load_preset, preset_names
 from fmtui.core.engine.events import BatchEnded, EpochEnded, RunFinished
 from fmtui.core.errors import ConfigError
+from fmtui.tui.cli.flags import NO_FLAGS, Flags
 from fmtui.tui.monitor.launch import make_app
 from fmtui.tui.monitor.messages import RunEvent
 from fmtui.tui.monitor.screens.confirm import Confirm
@@ -47,8 +48,8 @@ class Factory:
         self.trainers.append(trainer)
         return trainer
 
-    def make_app(self, preset: str | None = "linear"):
-        self.app = make_app(preset=preset, trainer_factory=self)
+    def make_app(self, preset: str | None = "linear", flags: Flags = NO_FLAGS):
+        self.app = make_app(preset=preset, flags=flags, trainer_factory=self)
         return self.app
 
 
@@ -149,6 +150,73 @@ async def test_switching_preset_asks_then_starts_after_the_old_run_has_ended():
         assert first.status == "stopped" and first.test is not None
         assert factory.trainers[1].config.preset == "tinyvgg" and factory.trainers[1].config.epochs == 2
         assert "tinyvgg" in app.query_one(StatusLine).subject
+
+
+@drive
+async def test_the_menu_offers_the_epochs_a_preset_was_last_started_with():
+    """A 2-epoch try of linear, then n and Enter: the menu offers linear with 2 epochs again, not the preset's
+    15 (a 27-minute run on the next Enter); another preset still shows its own."""
+    factory = Factory(finishing(2), holding())
+    app = factory.make_app(preset=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, PresetMenu))
+        await pilot.press("tab", *["backspace"] * 3, "2", "enter")
+        await until(pilot, lambda: factory.trainers and not app.active)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, PresetMenu))
+        assert app.screen.query_one("#epochs", Input).value == "2"
+        await pilot.press(*TO_TINYVGG)
+        await pilot.pause()
+        assert app.screen.query_one("#epochs", Input).value == str(load_preset("tinyvgg").epochs)
+        await pilot.press(*["up"] * len(TO_TINYVGG), "enter")
+        await until(pilot, lambda: len(factory.trainers) == 2)
+        assert factory.trainers[1].config.preset == "linear" and factory.trainers[1].config.epochs == 2
+
+
+@drive
+async def test_settings_flags_apply_to_every_run_the_monitor_starts():
+    """`fmtui --preset linear --epochs 2 --set dropout=0.2`: that run, and a preset picked from the menu later,
+    train with those settings; the menu shows them. A flag no preset can take stops the monitor before it opens."""
+    flags = Flags({"epochs": 2, "lr": None}, ("dropout=0.2",))
+    factory = Factory(finishing(2), holding())
+    app = factory.make_app(flags=flags)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: factory.trainers and not app.active)
+        assert (factory.trainers[0].config.epochs, factory.trainers[0].config.dropout) == (2, 0.2)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, PresetMenu))
+        await pilot.press(*TO_TINYVGG)
+        await pilot.pause()
+        assert app.screen.query_one("#epochs", Input).value == "2"
+        await pilot.press("enter")
+        await until(pilot, lambda: len(factory.trainers) == 2)
+        assert factory.trainers[1].config.preset == "tinyvgg"
+        assert (factory.trainers[1].config.epochs, factory.trainers[1].config.dropout) == (2, 0.2)
+    with pytest.raises(ConfigError, match="--set colour"):
+        make_app(preset=None, flags=Flags({}, ("colour=red",)), trainer_factory=factory)
+
+
+def test_the_menu_and_presets_list_the_article_s_pair_first(tmp_path):
+    """linear, then tinyvgg (the headline model one press away), then the next steps; a person's own after."""
+    from fmtui.core.config.presets import all_presets
+
+    (tmp_path / "aaa-mine.toml").write_text('model = "linear"\n')
+    names = [info.name for info in all_presets(extra=tmp_path)]
+    assert names[:4] == ["linear", "tinyvgg", "tinyvgg-wide", "resnet"] and names[-1] == "aaa-mine"
+    assert preset_names(tmp_path) == names
+
+
+def test_the_menu_blames_the_field_that_is_wrong_even_for_a_number_too_long_to_read():
+    """A 4,400-digit epochs value is an epochs problem (Python cannot read it as an int), not the learning rate's."""
+    from fmtui.core.config.presets import all_presets
+    from fmtui.tui.monitor.screens.preset_menu import configure
+
+    linear = next(info for info in all_presets() if info.name == "linear")
+    with pytest.raises(ConfigError, match="^epochs = a 4,400-digit number: must be between 1 and"):
+        configure(linear, "9" * 4400, "0.01")
+    with pytest.raises(ConfigError, match="^learning rate: expected a number"):
+        configure(linear, "3", "fast")
+    assert configure(linear, " 3 ", "1e-3").epochs == 3
 
 
 @drive

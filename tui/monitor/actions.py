@@ -32,6 +32,7 @@ class MonitorActions:
     """The monitor's key handling (a mixin of MonitorApp, whose runs it acts on)."""
 
     _previous_view: str  # where a toggling view's key goes back to
+    started_with: dict[str, TrainConfig]  # by preset: the config last chosen in the menu
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if len(self.screen_stack) > 1 and action in GATED:
@@ -51,10 +52,11 @@ class MonitorActions:
 
     def action_new_run(self, notice: str = "") -> None:
         highlight = self.current.config.preset if self.current else None
-        self.push_screen(PresetMenu(self.presets(), highlight, notice), self._preset_chosen)
+        self.push_screen(PresetMenu(self.presets(), highlight, notice, self.started_with), self._preset_chosen)
 
     def _preset_chosen(self, config: TrainConfig | None) -> None:
         if config is not None:
+            self.started_with[config.preset] = config  # the menu offers these values again
             self._switch_to(config, None, f"start {config.preset}")
 
     def _switch_to(self, config: TrainConfig, resume: RunRecord | None, what: str) -> None:

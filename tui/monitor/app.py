@@ -65,6 +65,7 @@ class MonitorApp(MonitorActions, RunLifecycle, App[int]):
         self.runs: dict[int, Run] = {}
         self.current: Run | None = None
         self.pending: tuple[TrainConfig, RunRecord | None] | None = None  # starts when the current run has ended
+        self.started_with: dict[str, TrainConfig] = {}  # the menu's fields, as last chosen per preset
         self.quitting = False
         self.internal_errors: list[RunFailed] = []  # bugs: their tracebacks are printed after the app exits
         self._views: list[RunView] = []

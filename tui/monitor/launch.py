@@ -12,32 +12,37 @@ import os
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from fmtui.core.config.presets import all_presets, load_preset
+from fmtui.core.config.presets import PresetInfo, all_presets, check_presets_dir, load_preset
 from fmtui.core.config.settings import TrainConfig, with_overrides
 from fmtui.core.errors import ConfigError
 from fmtui.core.records.listing import list_runs
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.tui.cli import exits
+from fmtui.tui.cli.flags import NO_FLAGS, Flags
 from fmtui.tui.cli.signals import Interrupts, leave_now
 from fmtui.tui.monitor.app import MonitorApp
 from fmtui.tui.monitor.lifecycle import go_on_headless, hang_up, interrupted_note, tell, tell_internal_errors
 from fmtui.tui.monitor.runs import TrainerLike
 
 
-def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_dir: Path = Path("runs"),
-             device: str | None = None,
+def make_app(*, preset: str | None = None, flags: Flags = NO_FLAGS, data_dir: Path | None = None,
+             runs_dir: Path = Path("runs"), device: str | None = None,
              trainer_factory: Callable[[TrainConfig, RunRecord | None], TrainerLike] | None = None,
              attach: Path | None = None,
-             attach_trainer: Callable[[RunRecord], TrainerLike] | None = None) -> MonitorApp:
-    """The app, ready to run. A bad --device raises ConfigError before any screen opens; a preset that
-    cannot be used is explained inside the app, which opens on the preset menu instead."""
-    with_overrides(TrainConfig(), {"device": device})  # checks --device even when no preset is given
+             attach_trainer: Callable[[RunRecord], TrainerLike] | None = None,
+             presets_dir: Path | None = None) -> MonitorApp:
+    """The app, ready to run. A bad --device or settings flag raises ConfigError before any screen opens; a
+    preset that cannot be used is explained inside the app, which opens on the preset menu instead. The
+    settings ``flags`` apply to every run started: the command line's preset and the menu's."""
+    flags.apply(with_overrides(TrainConfig(), {"device": device}))  # checked even when no preset is given
+    check_presets_dir(presets_dir)
     start, problem = None, ""
     if preset:
         try:
-            start = with_overrides(load_preset(preset), {"device": device})
+            start = flags.apply(with_overrides(load_preset(preset, presets_dir), {"device": device}))
         except ConfigError as exc:
             problem = str(exc)
 
@@ -49,7 +54,10 @@ def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_di
         # Served: `fmtui attach` follows the run from elsewhere, and once the terminal is gone (SIGHUP).
         return serve(Trainer(config, data_dir=data_dir, runs_dir=runs_dir, resume=resume))
 
-    return MonitorApp(new_trainer=trainer_factory or real_trainer, presets=lambda: all_presets(device),
+    def presets() -> list[PresetInfo]:  # as the menu offers them: with the flags applied
+        return [with_flags(info, flags) for info in all_presets(device, presets_dir)]
+
+    return MonitorApp(new_trainer=trainer_factory or real_trainer, presets=presets,
                       # The monitor makes its runs directory with its first run: none yet is no error here.
                       past_runs=lambda: list_runs(runs_dir) if Path(runs_dir).is_dir() else [],
                       runs_dir=str(runs_dir), device=device,
@@ -57,10 +65,23 @@ def make_app(*, preset: str | None = None, data_dir: Path | None = None, runs_di
                       attach_trainer=attach_trainer)
 
 
-def run_tui(*, preset: str | None = None, data_dir: Path | None = None, runs_dir: Path = Path("runs"),
-            device: str | None = None, attach: Path | None = None) -> int:
+def with_flags(info: PresetInfo, flags: Flags) -> PresetInfo:
+    """A preset as the menu offers it, with the command line's settings flags applied (or why it cannot
+    take them)."""
+    if info.config is None:
+        return info
+    try:
+        return replace(info, config=flags.apply(info.config))
+    except ConfigError as exc:
+        return replace(info, config=None, problem=str(exc))
+
+
+def run_tui(*, preset: str | None = None, flags: Flags = NO_FLAGS, data_dir: Path | None = None,
+            runs_dir: Path = Path("runs"), device: str | None = None, attach: Path | None = None,
+            presets_dir: Path | None = None) -> int:
     """Run the monitor until the person quits; the exit code for the CLI."""
-    app = make_app(preset=preset, data_dir=data_dir, runs_dir=runs_dir, device=device, attach=attach)
+    app = make_app(preset=preset, flags=flags, data_dir=data_dir, runs_dir=runs_dir, device=device, attach=attach,
+                   presets_dir=presets_dir)
     from fmtui.tui.monitor.graphics import graphics_widget
     from fmtui.tui.monitor.widgets.examples import ExamplesView
 

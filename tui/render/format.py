@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
+from fmtui.core.models import model_label
 from fmtui.core.records.status import RunStatus
 
 if TYPE_CHECKING:
@@ -81,12 +82,17 @@ def preset_text(info: PresetInfo) -> Text:
     """A preset as the menu and `fmtui presets` list it: name, model and size, what it is for, what it
     measured; or why its file cannot be used."""
     text = Text(info.name, style="bold")
+    if info.yours:  # a person's own preset, not shipped with fmtui: marked, with its file
+        text.append(f"  yours: {info.path}", style="italic cyan")
     if info.config is None:
         text.append(f"\n{info.problem}", style="red")
         return text
     parameters = info.measured.get("parameters")
     size = f"{parameters:,} parameters, " if parameters else ""
-    text.append(f"  {info.config.model}, {size}{info.config.epochs} epochs, lr {info.config.lr:g}", style="dim")
+    model = model_label(info.config.model)  # your own model by its file's name, not its whole path
+    if info.yours:  # the file's path takes the first line
+        text.append("\n")
+    text.append(f"  {model}, {size}{info.config.epochs} epochs, lr {info.config.lr:g}", style="dim")
     text.append(f"\n{info.config.description}")
     measured = [f"{where} {info.measured[key]}" for key, where in (("cpu", "CPU"), ("gpu", "GPU"))
                 if key in info.measured]

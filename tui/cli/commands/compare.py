@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fmtui.core.errors import FmtuiError
+from fmtui.core.models import model_label
 from fmtui.core.records.listing import current_summary, open_run
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.tui.cli.app import Debug, RunsDir, app, guarded, run_path
@@ -39,7 +40,7 @@ def compare_command(run_dirs: list[Path]) -> int:
     table = Table("", *[r.run_id for r in records], title="Runs side by side", title_justify="left")
     rows: list[tuple[str, Any]] = [
         ("preset", lambda s, h: s.get("preset", "?")),
-        ("model", lambda s, h: s.get("model", "?")),
+        ("model", lambda s, h: model_label(s.get("model", "?"))),
         ("parameters", lambda s, h: f"{s['parameters']:,}" if s.get("parameters") else "–"),
         ("status", lambda s, h: fmt.status_text(s["status"])),
         ("epochs", lambda s, h: f"{s.get('epochs', 0)}/{s.get('epochs_planned', '?')}"),

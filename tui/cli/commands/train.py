@@ -6,18 +6,19 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from fmtui.core.config.presets import load_preset
-from fmtui.core.config.settings import TrainConfig, parse_assignment, with_overrides
+from fmtui.core.config.settings import TrainConfig, with_overrides
 from fmtui.core.engine.events import RunFailed
 from fmtui.core.errors import ConfigError, FmtuiError
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.core.records.status import RunStatus
 from fmtui.tui.cli import exits
 from fmtui.tui.cli.app import DataDir, Debug, Device, RunsDir, app, guarded, run_path
+from fmtui.tui.cli.flags import Assignments, BatchSize, Epochs, Flags, Lr, Model, Seed
 from fmtui.tui.cli.signals import Interrupts
 from fmtui.tui.cli.streams import CLOSED_ERRNOS, EXIT_CLOSED, OutputGuard, console, write_quietly
 
@@ -26,14 +27,8 @@ from fmtui.tui.cli.streams import CLOSED_ERRNOS, EXIT_CLOSED, OutputGuard, conso
 def train(
     preset: Annotated[Optional[str], typer.Option("--preset", "-p", help="Preset name or .toml file.",
                                                   show_default=False)] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Override the preset's epochs.", show_default=False)] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Override the peak learning rate.", show_default=False)] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Override the batch size.", show_default=False)] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Override the seed.", show_default=False)] = None,
-    device: Device = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
-                                                      help="Override any preset setting, e.g. --set dropout=0.2.",
-                                                      show_default=False)] = None,
+    model: Model = None, epochs: Epochs = None, lr: Lr = None, batch_size: BatchSize = None, seed: Seed = None,
+    device: Device = None, set_: Assignments = None,
     data_dir: DataDir = None,
     runs_dir: RunsDir = Path("runs"),
     resume: Annotated[Optional[Path], typer.Option("--resume", metavar="RUN", help="Continue an interrupted or "
@@ -51,17 +46,17 @@ def train(
 
         guarded(debug, lambda: start_detached([a for a in sys.argv[1:] if a != "--detach"], runs_dir))
         return
-    overrides = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed}
-    guarded(debug, lambda: run_headless(preset=preset, overrides=overrides, assignments=set_ or [],
-                                        device=device, data_dir=data_dir, runs_dir=runs_dir, resume=resume,
-                                        json_output=json_, debug=debug, announce=announce))
+    flags = Flags({"model": model, "epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed},
+                  tuple(set_ or ()))
+    guarded(debug, lambda: run_headless(preset=preset, flags=flags, device=device, data_dir=data_dir,
+                                        runs_dir=runs_dir, resume=resume, json_output=json_, debug=debug,
+                                        announce=announce))
 
 
-def resolve_config(preset: str | None, overrides: dict[str, Any], assignments: list[str],
-                   device: str | None, resume: Path | None) -> tuple[TrainConfig, RunRecord | None]:
+def resolve_config(preset: str | None, flags: Flags, device: str | None,
+                   resume: Path | None) -> tuple[TrainConfig, RunRecord | None]:
     if resume is not None:
-        changed = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
-        changed += ["--set"] * bool(assignments) + ["--preset"] * bool(preset)
+        changed = flags.given + ["--preset"] * bool(preset)
         if changed:
             raise ConfigError(f"{', '.join(changed)} cannot be combined with --resume: a resumed run keeps its "
                               f"configuration (only --device, --data-dir and --json apply).")
@@ -74,15 +69,10 @@ def resolve_config(preset: str | None, overrides: dict[str, Any], assignments: l
     if preset is None:
         raise ConfigError("--preset is required: name a preset (`fmtui presets` lists them) or a .toml file, "
                           "or continue a run with --resume RUN_DIR.")
-    config = load_preset(preset)
-    config = with_overrides(config, {**overrides, "device": device})
-    for text in assignments:
-        key, value = parse_assignment(text)
-        config = with_overrides(config, {key: value}, label=lambda k: f"--set {k}")
-    return config, None
+    return flags.apply(with_overrides(load_preset(preset), {"device": device})), None
 
 
-def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: list[str], device: str | None,
+def run_headless(*, preset: str | None, flags: Flags, device: str | None,
                  data_dir: Path | None, runs_dir: Path, resume: Path | None, json_output: bool,
                  debug: bool = False, announce: Path | None = None) -> int:
     # Late: torch loads with these, and `fmtui --help` need not wait for it.
@@ -91,7 +81,7 @@ def run_headless(*, preset: str | None, overrides: dict[str, Any], assignments: 
     from fmtui.core.records.listing import data_dir_for
     from fmtui.tui.cli.headless import JsonLines, PlainLog, ProgressBars
 
-    config, record = resolve_config(preset, overrides, assignments, device,
+    config, record = resolve_config(preset, flags, device,
                                     run_path(resume, runs_dir) if resume is not None else None)
     if record is not None:  # the images it trained on, unless --data-dir names others
         data_dir = data_dir_for(record.path, data_dir)

@@ -1,4 +1,7 @@
-"""The preset menu: pick a preset, adjust epochs and learning rate, start. Its result is the config."""
+"""The preset menu: pick a preset, adjust epochs and learning rate, start. Its result is the config.
+
+The fields show the preset's own values, or those a person last started that preset with in this
+monitor (a 2-epoch try is not followed by a 15-epoch one on the next Enter)."""
 
 from __future__ import annotations
 
@@ -16,19 +19,28 @@ from fmtui.core.errors import ConfigError
 from fmtui.tui.render import format as fmt
 
 FIELD_NAMES = {"epochs": "epochs", "lr": "learning rate"}
+TOO_MANY = 10**12  # stands in for an epochs value with more digits than Python reads
 
 
 def configure(info: PresetInfo, epochs: str, lr: str) -> TrainConfig:
     """The preset's config with the edited epochs and learning rate; ConfigError names a bad field."""
     if info.config is None:
         raise ConfigError(info.problem)
+    values = {}
+    for name, text, read, kind in (("epochs", epochs, int, "a whole number"),
+                                   ("lr", lr, float, "a number such as 0.003 or 3e-3")):
+        try:
+            values[name] = read(text.strip())
+        except ValueError:
+            if name == "epochs" and text.strip().isdigit():  # thousands of digits: too long for Python's int()
+                values[name] = TOO_MANY  # out of range as the number typed is; the range check says so
+                continue
+            raise ConfigError(f"{FIELD_NAMES[name]}: expected {kind}.") from None
     try:
-        values = {"epochs": int(epochs.strip()), "lr": float(lr.strip())}
-    except ValueError:
-        bad = "epochs" if not epochs.strip().lstrip("-").isdigit() else "lr"
-        kind = "a whole number" if bad == "epochs" else "a number such as 0.003 or 3e-3"
-        raise ConfigError(f"{FIELD_NAMES[bad]}: expected {kind}.") from None
-    return with_overrides(info.config, values, label=FIELD_NAMES.__getitem__)
+        return with_overrides(info.config, values, label=FIELD_NAMES.__getitem__)
+    except ConfigError as exc:
+        digits = len(epochs.strip())
+        raise ConfigError(str(exc).replace(str(TOO_MANY), f"a {digits:,}-digit number")) from None
 
 
 class PresetMenu(ModalScreen[TrainConfig | None]):
@@ -47,9 +59,11 @@ class PresetMenu(ModalScreen[TrainConfig | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, presets: list[PresetInfo], highlight: str | None = None, notice: str = "") -> None:
+    def __init__(self, presets: list[PresetInfo], highlight: str | None = None, notice: str = "",
+                 last: dict[str, TrainConfig] | None = None) -> None:
         super().__init__()
         self.presets = presets
+        self.last = last or {}  # by preset name: the config it was last started with here
         self.notice = notice  # why the command line's preset did not start; the dialog would hide the panel
         self.highlight = next((i for i, p in enumerate(presets) if p.name == highlight), 0)
 
@@ -77,7 +91,8 @@ class PresetMenu(ModalScreen[TrainConfig | None]):
         options.focus()
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        config = self.presets[event.option_index].config
+        info = self.presets[event.option_index]
+        config = self.last.get(info.name, info.config) if info.config is not None else None
         if config is not None:
             self.query_one("#epochs", Input).value = str(config.epochs)
             self.query_one("#lr", Input).value = f"{config.lr:g}"

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 
 from fmtui.core.config.settings import TrainConfig
 from fmtui.core.engine.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StopRequested
+from fmtui.core.models import model_label
 from fmtui.core.records.listing import current_summary
 from fmtui.core.records.run_dir import RunRecord
 from fmtui.tui.monitor.widgets import CatchesUpWhenShown
@@ -71,7 +72,7 @@ class CompareView(CatchesUpWhenShown, Vertical):
         self._redraw()
 
     def add_run(self, number: int, config: TrainConfig) -> None:
-        self._add(str(number), RunEntry(f"#{number}", config.preset, config.model, self._next_colour()))
+        self._add(str(number), RunEntry(f"#{number}", config.preset, model_label(config.model), self._next_colour()))
 
     def add_past(self, record: RunRecord) -> bool:
         """Add a finished, stopped or interrupted run from its record; False if it is already here."""
@@ -79,7 +80,7 @@ class CompareView(CatchesUpWhenShown, Vertical):
             return False
         summary, history = current_summary(record), record.read_history()
         run = RunEntry(fmt.started(summary) or record.run_id, summary.get("preset", "?"),
-                       summary.get("model", "?"), self._next_colour(),
+                       model_label(summary.get("model", "?")), self._next_colour(),
                        status=summary["status"], epochs=[row["epoch"] for row in history],
                        val_accuracy=[row["val_accuracy"] * 100 for row in history],
                        best_val=summary.get("best_val_accuracy"), test=summary.get("test_accuracy"),

@@ -18,6 +18,7 @@ from fmtui.core.engine.events import (
     RunStarted,
     StopRequested,
 )
+from fmtui.core.models import model_label
 from fmtui.tui.monitor.machine import MachineSampler
 from fmtui.tui.monitor.widgets import ThrottledWidget
 from fmtui.tui.render import format as fmt
@@ -122,5 +123,6 @@ class StatusLine(ThrottledWidget):
 
 
 def _name(preset: str, model: str, trial: int = -1) -> str:
+    model = model_label(model)  # your own model by its file and class, not its absolute path
     name = preset if preset == model else f"{preset} ({model})"
     return f"trial {trial} · {name}" if trial >= 0 else name  # a sweep's trial says which

@@ -1,0 +1,1 @@
+"""Models defined outside fmtui, named by a preset or --model."""
