@@ -35,7 +35,7 @@ def test_the_keys_table_is_the_app_s_bindings_in_footer_order():
     made = [(b.key, b.action) for b in MonitorApp.BINDINGS]
     assert made == [(k.key, k.action) for k in KEYS if k.action is not None]
     assert [action for action, _, _ in bound(MonitorApp)["p"]] == ["pause", "resume"]
-    assert GATED == {"new_run", "past_runs", "pause", "resume", "stop", "matrix", "view", "help"}
+    assert GATED == {"new_run", "past_runs", "pause", "resume", "stop", "matrix", "view", "help", "predict"}
 
 
 def test_the_sweep_monitor_prunes_with_s_and_shows_w_in_its_footer():

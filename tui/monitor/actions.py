@@ -18,6 +18,7 @@ from fmtui.tui.cli import exits
 from fmtui.tui.monitor.screens.confirm import Confirm
 from fmtui.tui.monitor.screens.help import HelpScreen
 from fmtui.tui.monitor.screens.past_runs import PastRuns
+from fmtui.tui.monitor.screens.predict import PredictScreen
 from fmtui.tui.monitor.screens.preset_menu import PresetMenu
 from fmtui.tui.monitor.views import KEYS, VIEW, gated_actions
 from fmtui.tui.monitor.widgets.confusion import ConfusionView
@@ -170,6 +171,9 @@ class MonitorActions:
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_predict(self) -> None:
+        self.push_screen(PredictScreen(self.past_runs))
 
     async def action_quit(self) -> None:
         if self.quitting:

@@ -102,6 +102,8 @@ KEYS = (
     Key("← →", None, help="Previous or next view when the view tabs have focus; Tab moves focus."),
     Key("m", "matrix", "Counts/%", show=False),  # the matrix's title names m; the footer is full
     Key("question_mark", "help", "Help", "This help.", display="?"),
+    Key("o", "predict", "Photo", "Classify a photo of your own (a PNG or JPEG path) with the newest run's best "
+                                 "weights, shown as the model sees it; as `fmtui predict` does.", show=False),
     Key("r", "past_runs", "Past runs", "Past runs in the runs directory, with their settings: Enter opens one "
                                        "in every view, c adds it to the comparison, r resumes an interrupted or "
                                        "stopped run from its last complete epoch."),

@@ -1,0 +1,1 @@
+"""`fmtui export`: a run's best weights as ONNX."""

@@ -1,0 +1,1 @@
+"""`fmtui predict`: photos made into FashionMNIST inputs and classified by a run."""
