@@ -9,13 +9,15 @@ split's predictions (the confusion matrix and examples show the test split, from
 from __future__ import annotations
 
 import threading
+import traceback
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from fmtui.core.config.settings import TrainConfig
 from fmtui.core.data.fashion_mnist import CLASS_NAMES
-from fmtui.core.engine.events import DataUnavailable, Event, RunFinished, RunStarted, Subscriber
+from fmtui.core.engine.events import DataUnavailable, Event, RunFailed, RunFinished, RunStarted, Subscriber
 from fmtui.core.errors import FmtuiError
 from fmtui.core.records.run_dir import RunRecord, replay_epochs
 from fmtui.core.records.status import RunStatus
@@ -23,24 +25,27 @@ from fmtui.core.records.summary import Summary
 
 
 class RecordedTrainer:
-    """A past run, replayed from its record on a thread of its own (reading the images takes a second)."""
+    """A past run, replayed from its record off the UI thread (reading the images takes a second): ``start``
+    hands the replay to ``run_off_screen``, which the app makes a Textual thread worker."""
 
     attached = True  # nothing of it runs in this process: leaving the monitor leaves nothing behind
     replayed = True  # its end is no news: the app neither rings nor notifies
 
-    def __init__(self, record: RunRecord, config: TrainConfig, summary: Summary,
-                 history: list[dict[str, Any]]) -> None:
+    def __init__(self, record: RunRecord, config: TrainConfig, summary: Summary, history: list[dict[str, Any]],
+                 run_off_screen: Callable[[Callable[[], None]], object]) -> None:
         """``config``, ``summary`` and ``history``: the record's, read (and checked) by the caller."""
         self.record, self.config, self.summary, self.history = record, config, summary, history
+        self.run_off_screen = run_off_screen
         self._subscribers: list[Subscriber] = []
-        self._thread: threading.Thread | None = None
+        self._started = False
+        self._done = threading.Event()
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._replay, name="fmtui-recorded", daemon=True)
-        self._thread.start()
+        self._started = True
+        self.run_off_screen(self._replay)
 
     def pause(self) -> bool:
         return False
@@ -55,8 +60,8 @@ class RecordedTrainer:
         return True
 
     def wait(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._started:
+            self._done.wait(timeout)
 
     @property
     def paused(self) -> bool:
@@ -64,13 +69,24 @@ class RecordedTrainer:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._started and not self._done.is_set()
 
     def _publish(self, event: Event) -> None:
         for subscriber in self._subscribers:
             subscriber(event)
 
     def _replay(self) -> None:
+        try:
+            self._send_events()
+        except FmtuiError as exc:  # a record that changed since it was listed: said in the error panel
+            self._publish(RunFailed(f"{self.record.path} cannot be shown: {exc}", True, str(self.record.path)))
+        except Exception as exc:  # a bug: reported with its traceback once the app exits, as a run's would be
+            self._publish(RunFailed(f"internal error: {exc!r}", False, str(self.record.path),
+                                    traceback.format_exc()))
+        finally:
+            self._done.set()
+
+    def _send_events(self) -> None:
         record, config, summary = self.record, self.config, self.summary
         self._publish(RunStarted(
             run_id=record.run_id, run_dir=str(record.path), preset=config.preset, model=config.model,

@@ -63,7 +63,9 @@ class RunLifecycle:
         except FmtuiError as exc:
             self.notify(str(exc), severity="error", timeout=8, markup=False)
             return
-        self._add_run(config, RecordedTrainer(record, config, summary, history))
+        replay = RecordedTrainer(record, config, summary, history, lambda work: self.run_worker(
+            work, thread=True, name="fmtui-recorded", group="recorded", exit_on_error=False))
+        self._add_run(config, replay)
 
     def leave(self, run: Run) -> None:
         detach = getattr(run.trainer, "detach", None)
