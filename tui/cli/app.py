@@ -26,6 +26,7 @@ COMMANDS = {
     "runs": "List past runs: status, epochs, accuracies.",
     "compare": "Show runs side by side, with their accuracy curves.",
     "eval": "Test a run's best weights: accuracy, confusion matrix, mistakes.",
+    "explain": "Why a model decides: templates, filters, maps of where it looked.",
     "predict": "Classify your own photos with a run's best weights.",
     "export": "Write a run's best weights as an ONNX model to use elsewhere.",
     "presets": "List the presets; --settings lists every setting and why.",

@@ -16,6 +16,7 @@ from fmtui.tui.monitor.widgets.charts import Charts
 from fmtui.tui.monitor.widgets.compare import CompareView
 from fmtui.tui.monitor.widgets.confusion import ConfusionView
 from fmtui.tui.monitor.widgets.examples import ExamplesView
+from fmtui.tui.monitor.widgets.explain import ExplainView
 from fmtui.tui.monitor.widgets.history import HistoryTable
 from fmtui.tui.monitor.widgets.sweep import SweepView
 
@@ -49,7 +50,11 @@ VIEWS = (
     View("e", "examples", "Examples", ExamplesView,
          "The images of one confusion cell (the most confused pair, or the one chosen in the matrix) with "
          "their confidence: mistakes the surest first, correct ones the least sure first. ← → image, ↑ ↓ row, "
-         "PgUp/PgDn page, Home/End, Esc back to the matrix.", in_footer=True),
+         "PgUp/PgDn page, Home/End, a the model's map over the picture, Esc back to the matrix.", in_footer=True),
+    View("x", "explain", "Explain", ExplainView,
+         "Why the model decides as it does, from its best weights so far: i the examples view's image (maps "
+         "toward the class said and the true one), l what it learned (templates or filters), d the cell's "
+         "confusion (class means, their difference, the mistakes' average map); g changes the map.", scroll=True),
     View("w", "sweep", "Sweep", SweepView,
          "A sweep's leaderboard (trial, settings, best validation accuracy, epochs, state) and best-so-far curve."),
 )

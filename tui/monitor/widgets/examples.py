@@ -24,8 +24,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 
 from fmtui.core.config.settings import TrainConfig
-from fmtui.core.engine.events import DataLoaded, DataUnavailable, Evaluated, Event
+from fmtui.core.engine.events import DataLoaded, DataUnavailable, Evaluated, Event, RunStarted
 from fmtui.core.engine.metrics import cell_images, most_confused, worst_class
+from fmtui.tui.monitor.widgets.explain_map import MapToggle
+from fmtui.tui.render.heatmap import overlay, overlay_rgb
 from fmtui.tui.render.pictures import caption, picture, sure
 
 THUMB_WIDTH, THUMB_HEIGHT = 14, 8  # a half-size picture (14 x 7) and its caption line
@@ -43,7 +45,7 @@ class _Part(Widget):
         return self._draw(self)
 
 
-class ExamplesView(Widget, can_focus=True):
+class ExamplesView(MapToggle, Widget, can_focus=True):
     DEFAULT_CSS = """
     ExamplesView { height: 1fr; padding: 0 1; }
     ExamplesView:focus { background-tint: $foreground 0%; }
@@ -64,6 +66,7 @@ class ExamplesView(Widget, can_focus=True):
         Binding("home", "move_to(0)", "First", show=False),
         Binding("end", "move_to(-1)", "Last", show=False),
         Binding("escape", "app.view('confusion')", "Matrix", show=False),
+        Binding("a", "toggle_map", "Map", show=False),  # the model's map over the picture (MapToggle)
     ]
 
     # A textual-image widget class when the terminal speaks Kitty or Sixel graphics (set by the
@@ -93,12 +96,14 @@ class ExamplesView(Widget, can_focus=True):
     # --- state -----------------------------------------------------------------------------------
 
     def reset(self, config: TrainConfig) -> None:
-        self.data = self.evaluation = self.chosen = self._members = self.unavailable = None
+        self.data = self.evaluation = self.chosen = self._members = self.unavailable = self.run_dir = None
         self.position = 0
         self._changed()
 
     def follow(self, event: Event) -> None:
-        if isinstance(event, DataLoaded):
+        if isinstance(event, RunStarted):
+            self.run_dir = event.run_dir  # where MapToggle finds the best weights
+        elif isinstance(event, DataLoaded):
             self.data, self.unavailable = event, None
             self._changed()
         elif isinstance(event, DataUnavailable):
@@ -166,7 +171,9 @@ class ExamplesView(Widget, can_focus=True):
         index = self._current()
         images = self._images()
         widget = self.query_one("#examples-picture")
-        widget.image = Image.fromarray(np.asarray(images[index])) if index is not None else None
+        shown = self._map_of(index)
+        pixels = overlay_rgb(np.asarray(images[index]), shown[0]) if shown is not None else images[index]
+        widget.image = Image.fromarray(np.asarray(pixels)) if index is not None else None
 
     def _current(self) -> int | None:
         """The selected image's index in its split; the position is kept within the cell, which changes
@@ -219,7 +226,18 @@ class ExamplesView(Widget, can_focus=True):
 
     def _draw_picture(self, part: Widget) -> RenderableType:
         index = self._current()
-        return picture(self._images()[index]) if index is not None else Text("")
+        if index is None:
+            return Text("")
+        shown = self._map_of(index)
+        return overlay(self._images()[index], shown[0]) if shown is not None else picture(self._images()[index])
+
+    def selection(self) -> tuple[np.ndarray, np.ndarray, int, tuple[int, int]] | None:
+        """What this view shows, for the explain view: the split's images and labels, the selected
+        image's index and the cell (true, predicted)."""
+        index, cell = self._current(), self.cell()
+        if index is None or cell is None:
+            return None
+        return self._images(), self._labels(), index, cell
 
     def _draw_caption(self, part: Widget) -> Text:
         e, index = self.evaluation, self._current()
@@ -234,6 +252,10 @@ class ExamplesView(Widget, can_focus=True):
                        width=part.size.width)
         count = len(self.members())
         split = "test" if e.split == "test" else "val"
+        if self.show_map:
+            text.append("\n")
+            text.append(self.map_line(self._map_key(index), e.predictions[index], e.class_names))
+            return text
         text.append(f"\n{self.position + 1:,} of {count:,} · {split} #{index:,}", style="dim")
         return text
 
