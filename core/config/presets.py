@@ -78,7 +78,7 @@ def preset_path(name: str, extra: Path | None = None) -> Path:
         return path
     files = _preset_files(extra)
     if name not in files:
-        names = sorted(files)
+        names = preset_names(extra)
         close = difflib.get_close_matches(name, names, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         folders = ", ".join(str(d) for d, _ in preset_dirs(extra))
