@@ -129,6 +129,7 @@ async def test_a_past_run_opens_in_every_view_as_it_ended(tmp_path, tiny_data, r
         await pilot.pause()
         assert "appears when" not in str(examples.query_one("#examples-title").render())
         assert app.current.replayed and not app.active
+        assert app.current.trainer.record.path == finished.run_dir, "End chose the last row: the oldest run"
 
 
 @drive

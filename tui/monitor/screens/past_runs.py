@@ -47,8 +47,9 @@ class PastRuns(ModalScreen[tuple[str, RunRecord] | None]):
         Binding("enter", "choose('open')", "Open/attach", priority=True),
         Binding("c", "choose('compare')", "Compare"),
         Binding("r", "choose('resume')", "Resume"),
-        Binding("home", "row(0)", "First", show=False),
-        Binding("end", "row(-1)", "Last", show=False),
+        # Before the table's own Home and End, which scroll without moving the cursor.
+        Binding("home", "row(0)", "First", show=False, priority=True),
+        Binding("end", "row(-1)", "Last", show=False, priority=True),
         Binding("escape", "close", "Close"),
     ]
 
