@@ -17,7 +17,7 @@ from fmtui.core.data.fashion_mnist import CLASS_NAMES
 from fmtui.core.data.splits import normalize
 from fmtui.core.errors import ConfigError, RecordError
 from fmtui.core.models import build_model
-from fmtui.core.records.checkpoints import Checkpoint, load_checkpoint, source_problem
+from fmtui.core.records.checkpoints import Checkpoint, checked_source, load_checkpoint
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,7 @@ def load_model(path: Path) -> LoadedModel:
     """The model of a run directory's best.pt (or a best.pt file). A live run's best.pt is its best epoch
     so far: it is replaced whole (atomically), so reading it while the run trains is safe."""
     checkpoint = load_checkpoint(Path(path))
-    moved_or_changed = source_problem(checkpoint)  # a user model's file, gone or edited since
-    if moved_or_changed and not checkpoint.source.path.is_file():
-        raise RecordError(moved_or_changed)
+    checked_source(checkpoint)  # a user model's file gone: refused; edited since: explained as it is now
     model = build_model(checkpoint.config)
     try:
         model.load_state_dict(checkpoint.state_dict)

@@ -85,6 +85,15 @@ def _read_source(raw: Any, path: Path) -> ModelSource | None:
     return ModelSource(Path(raw["path"]), raw["sha256"])
 
 
+def checked_source(checkpoint: Checkpoint) -> str | None:
+    """RecordError when the file that built the checkpoint's model has moved or gone (its weights cannot be
+    used); otherwise what a person should be warned of (the file changed since), or None."""
+    problem = source_problem(checkpoint)
+    if problem and checkpoint.source is not None and not checkpoint.source.path.is_file():
+        raise RecordError(problem)
+    return problem
+
+
 def source_problem(checkpoint: Checkpoint) -> str | None:
     """What has become of the file that built the checkpoint's model, in plain words; None when it is as it
     was (or the model is fmtui's own)."""

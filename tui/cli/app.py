@@ -8,7 +8,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.text import Text
@@ -17,6 +17,9 @@ from typer.core import TyperGroup
 from fmtui.core.errors import FmtuiError
 from fmtui.tui.cli import exits
 from fmtui.tui.cli.streams import CLOSED_ERRNOS, EXIT_CLOSED, console, discard
+
+if TYPE_CHECKING:
+    from fmtui.core.records.checkpoints import Checkpoint
 
 # The commands in the order a person meets them, each with the line `fmtui --help` gives it (Click would
 # otherwise cut each command's docstring to fit). A new command adds its line here.
@@ -60,6 +63,15 @@ app = typer.Typer(cls=_Commands, add_completion=False, pretty_exceptions_enable=
                   help="Train FashionMNIST classifiers and watch them learn, in the terminal.")
 
 err = console(stderr=True, soft_wrap=True)  # messages stay one greppable line
+
+
+def warn_of_source(checkpoint: Checkpoint) -> None:
+    """Refuse a checkpoint whose model file has moved (RecordError); warn on stderr where it has changed."""
+    from fmtui.core.records.checkpoints import checked_source
+
+    warning = checked_source(checkpoint)
+    if warning:
+        err.print(Text(f"warning: {warning}"))
 
 DataDir = Annotated[Optional[Path], typer.Option(
     "--data-dir", help="Where FashionMNIST lives (or is downloaded to). Default: $FMTUI_DATA, else ~/.cache/fmtui.",

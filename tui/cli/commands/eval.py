@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from fmtui.tui.cli.app import Debug, Device, RunsDir, app, guarded, run_path
+from fmtui.tui.cli.app import Debug, Device, RunsDir, app, guarded, run_path, warn_of_source
 from fmtui.tui.cli.streams import console
 from fmtui.tui.render import format as fmt
 
@@ -39,7 +39,6 @@ def eval_(
 def evaluate_checkpoint_command(path: Path, *, data_dir: Path | None, device: str | None,
                                 json_output: bool, errors: int = 0) -> int:
     # Late: torch loads with these, and `fmtui --help` need not wait for it.
-    from rich.text import Text
 
     from fmtui.core.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
     from fmtui.core.data.splits import test_split
@@ -51,19 +50,14 @@ def evaluate_checkpoint_command(path: Path, *, data_dir: Path | None, device: st
         most_confused,
         worst_class,
     )
-    from fmtui.core.errors import RecordError
-    from fmtui.core.records.checkpoints import load_checkpoint, source_problem
+    from fmtui.core.records.checkpoints import load_checkpoint
     from fmtui.core.records.listing import data_dir_for
     from fmtui.core.records.run_dir import prediction
     from fmtui.tui.render.confusion_table import confusion_table
 
     out = console()  # preset names and paths are printed as they are, never read as markup
     checkpoint = load_checkpoint(path)
-    moved_or_changed = source_problem(checkpoint)
-    if moved_or_changed and not checkpoint.source.path.is_file():
-        raise RecordError(moved_or_changed)
-    if moved_or_changed:
-        console(stderr=True, soft_wrap=True).print(Text(f"warning: {moved_or_changed}"))
+    warn_of_source(checkpoint)
     torch_device = resolve_device(device or "auto")
     data = load_fashion_mnist(data_dir_for(checkpoint.path.parent, data_dir))
     test = test_split(data, torch_device)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from fmtui.tui.cli.app import Debug, Run, RunsDir, app, guarded, run_path
+from fmtui.tui.cli.app import Debug, Run, RunsDir, app, guarded, run_path, warn_of_source
 from fmtui.tui.cli.streams import console
 
 TOP = 3
@@ -35,18 +35,13 @@ def predict_command(run: Path, images: list[Path], *, json_output: bool) -> int:
     import numpy as np
     from rich.text import Text
 
-    from fmtui.core.errors import RecordError
     from fmtui.core.predict.convert import to_fashion_mnist
     from fmtui.core.predict.model import Classifier
-    from fmtui.core.records.checkpoints import load_checkpoint, source_problem
+    from fmtui.core.records.checkpoints import load_checkpoint
     from fmtui.tui.render.prediction import prediction_view
 
     checkpoint = load_checkpoint(run)
-    problem = source_problem(checkpoint)
-    if problem and not checkpoint.source.path.is_file():
-        raise RecordError(problem)
-    if problem:
-        console(stderr=True, soft_wrap=True).print(Text(f"warning: {problem}"))
+    warn_of_source(checkpoint)
     # Every photo converted before anything is printed: one that cannot be used stops the command whole.
     inputs = np.stack([to_fashion_mnist(path) for path in images])
     guesses = Classifier(checkpoint).guesses(inputs, top=TOP)
