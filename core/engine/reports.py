@@ -11,9 +11,10 @@ import torch
 from fmtui.core.config.settings import TrainConfig
 from fmtui.core.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from fmtui.core.data.splits import make_splits, shared_pixels
-from fmtui.core.engine.events import BatchEnded, DataLoaded, EpochEnded, RunFinished, RunStarted
+from fmtui.core.engine.events import BatchEnded, DataLoaded, DataUnavailable, EpochEnded, RunFinished, RunStarted
 from fmtui.core.engine.loop import uses_bf16
 from fmtui.core.engine.session import Session
+from fmtui.core.errors import FmtuiError
 from fmtui.core.models import count_parameters
 from fmtui.core.records.listing import data_dir_for
 from fmtui.core.records.status import RunStatus
@@ -35,12 +36,16 @@ def data_loaded(session: Session) -> DataLoaded:
     return DataLoaded(*shared_pixels(session.splits.val), *shared_pixels(session.splits.test))
 
 
-def recorded_data(run_dir: Path, config: TrainConfig) -> DataLoaded:
+def recorded_data(run_dir: Path, config: TrainConfig) -> DataLoaded | DataUnavailable:
     """The DataLoaded a run of ``config`` in ``run_dir`` sent, made again from the data it recorded (its log
-    leaves the images out): the same validation split, drawn with the same seed, and the test file."""
-    data = load_fashion_mnist(data_dir_for(run_dir, None), download=False)
-    splits = make_splits(data, val_size=config.val_size, train_subset=config.train_subset,
-                         batch_size=config.batch_size, device=torch.device("cpu"))
+    leaves the images out): the same validation split, drawn with the same seed, and the test file; or,
+    where that data cannot be read here, DataUnavailable saying why."""
+    try:
+        data = load_fashion_mnist(data_dir_for(run_dir, None), download=False)
+        splits = make_splits(data, val_size=config.val_size, train_subset=config.train_subset,
+                             batch_size=config.batch_size, device=torch.device("cpu"))
+    except (FmtuiError, OSError) as exc:
+        return DataUnavailable(f"its images cannot be read here: {exc}")
     return DataLoaded(*shared_pixels(splits.val), *shared_pixels(splits.test))
 
 

@@ -93,7 +93,9 @@ class RecordedTrainer:
             config=config.to_dict(), model_summary=f"{config.model} (recorded)", parameters=summary.parameters,
             device=summary.device, epochs=summary.epochs_planned, first_epoch=1, batches_per_epoch=0,
             train_size=0, val_size=config.val_size, test_size=0, class_names=CLASS_NAMES))
-        self._publish(self._images())
+        from fmtui.core.engine.reports import recorded_data  # late: torch loads with it
+
+        self._publish(recorded_data(record.path, config))
         for event in replay_epochs(self.history, summary.epochs_planned):
             self._publish(event)
         test = self._test(summary.best_epoch, summary.test_loss)
@@ -104,13 +106,6 @@ class RecordedTrainer:
             best_val_accuracy=summary.best_val_accuracy, test_accuracy=summary.test_accuracy,
             test_loss=summary.test_loss, seconds=summary.duration_seconds, run_dir=str(record.path)))
 
-    def _images(self) -> Event:
-        from fmtui.core.engine.reports import recorded_data  # late: torch loads with it
-
-        try:
-            return recorded_data(self.record.path, self.config)
-        except (FmtuiError, OSError) as exc:
-            return DataUnavailable(f"its images cannot be read here: {exc}")
 
     def _test(self, best_epoch: int | None, loss: float | None) -> Event | None:
         """The test split's evaluation, from predictions.csv (none for a run that was not tested)."""

@@ -149,10 +149,9 @@ class AttachedTrainer:
         from fmtui.core.engine.reports import recorded_data  # late: torch loads with it
 
         try:
-            images: DataLoaded | DataUnavailable = recorded_data(
-                self.run_dir, TrainConfig.from_dict(config, f"{self.run_dir} (events)"))
-        except (FmtuiError, OSError) as exc:
-            images = DataUnavailable(f"its images cannot be read here: {exc}")
+            images = recorded_data(self.run_dir, TrainConfig.from_dict(config, f"{self.run_dir} (events)"))
+        except FmtuiError as exc:  # the log's config does not fit this fmtui
+            images = DataUnavailable(f"its settings cannot be read here: {exc}")
         self._images = images
         if not self._leaving.is_set():
             self._publish(images)
