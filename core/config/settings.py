@@ -18,6 +18,7 @@ from fmtui.core.errors import ConfigError
 from fmtui.core.models import _user, model_names
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
+OPTIMIZERS = ("adamw", "sgd")
 CPU_PRECISIONS = ("auto", "bf16", "fp32")
 
 
@@ -114,8 +115,11 @@ class TrainConfig:
                            check=_between(1, 10_000))
     batch_size: int = _setting(256, "Images per optimiser step; larger batches use the CPU's vector units better.",
                                check=_at_least(1))
-    lr: float = _setting(1e-3, "Peak learning rate of AdamW.", check=_positive)
-    weight_decay: float = _setting(0.0, "Decoupled weight decay (AdamW); 0 gives plain Adam.", check=_at_least(0))
+    optimizer: str = _setting("adamw", "adamw (Adam with decoupled weight decay), or sgd (momentum 0.9, Nesterov), "
+                                       "which wants a learning rate about 30 times higher.", choices=OPTIMIZERS)
+    lr: float = _setting(1e-3, "Peak learning rate of the optimiser (the schedule scales it).", check=_positive)
+    weight_decay: float = _setting(0.0, "Weight decay: decoupled for adamw (0 gives plain Adam), an L2 penalty "
+                                        "for sgd (where 5e-4 is usual).", check=_at_least(0))
     schedule: str = _setting("cosine", "Learning-rate decay, stepped every batch.", choices=SCHEDULES)
     step_every: int = _setting(5, "Epochs between decays when schedule = 'step'.", check=_at_least(1))
     step_gamma: float = _setting(0.5, "Factor applied at each decay when schedule = 'step'.",

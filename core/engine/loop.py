@@ -90,12 +90,15 @@ def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextMana
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW; a model with pretrained layers (``parameter_groups``) gets them at ``backbone_lr`` x lr."""
+    """AdamW or Nesterov SGD; a model with pretrained layers (``parameter_groups``) gets them at
+    ``backbone_lr`` x lr."""
+    groups: list[dict] | object = model.parameters()
     if hasattr(model, "parameter_groups"):
         pretrained, new = model.parameter_groups()
         groups = [{"params": pretrained, "lr": config.lr * config.backbone_lr}, {"params": new, "lr": config.lr}]
-        return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int) -> LRScheduler:

@@ -33,11 +33,13 @@ def _comparable(history):
     return [{k: v for k, v in row.items() if k not in ("seconds", "images_per_second")} for row in history]
 
 
-def test_resume_gives_the_same_result_as_an_uninterrupted_run(tiny_config, tiny_data, tmp_path):
-    """Interrupt mid-run, resume from the last complete epoch: same metrics and test accuracy as no interruption."""
-    config = replace(tiny_config, model="tinyvgg", epochs=4, batch_size=10, lr=0.003, schedule="onecycle",
-                     flip=True, shift=2, rotate=8, dropout=0.2, ema=0.9, label_smoothing=0.1, tta_flip=True,
-                     train_subset=200)
+@pytest.mark.parametrize("optimizer, lr", [("adamw", 0.003), ("sgd", 0.05)])
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(tiny_config, tiny_data, tmp_path, optimizer, lr):
+    """Interrupt mid-run, resume from the last complete epoch: same metrics and test accuracy as no interruption
+    (each optimiser's own state, Adam's moments or SGD's momentum, is saved and restored with the weights)."""
+    config = replace(tiny_config, model="tinyvgg", epochs=4, batch_size=10, lr=lr, optimizer=optimizer,
+                     schedule="onecycle", flip=True, shift=2, rotate=8, dropout=0.2, ema=0.9, label_smoothing=0.1,
+                     tta_flip=True, train_subset=200)
     straight, _ = run_trainer(config, tiny_data, tmp_path / "straight")
 
     trainer = Trainer(config, data_dir=tiny_data, runs_dir=tmp_path / "broken")
