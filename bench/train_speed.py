@@ -24,6 +24,7 @@ total images over the total time, and beside them the same from the median slice
 
     python bench/train_speed.py --data-dir ../shared/data            # about 9 minutes on 2 CPU cores
     python bench/train_speed.py --data-dir ../shared/data --quick    # a cut-down check
+    python bench/train_speed.py --data-dir ../shared/data --set cpu_precision=fp32   # both in float32
 """
 
 from __future__ import annotations
@@ -44,12 +45,12 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fmtui.core.config.presets import load_preset  # noqa: E402
-from fmtui.core.config.settings import TrainConfig
+from fmtui.core.config.settings import TrainConfig, parse_assignment, with_overrides  # noqa: E402
 from fmtui.core.data.fashion_mnist import MEAN, STD, FashionMNIST, load_fashion_mnist  # noqa: E402
 from fmtui.core.engine.events import Event  # noqa: E402
-from fmtui.core.engine.loop import resolve_device  # noqa: E402
+from fmtui.core.engine.loop import resolve_device, uses_bf16  # noqa: E402
 from fmtui.core.engine.trainer import Trainer  # noqa: E402
-from fmtui.core.models import build_model  # noqa: E402
+from fmtui.core.models import build_model, model_spec  # noqa: E402
 from fmtui.core.records.run_dir import RunRecord  # noqa: E402
 
 PRESETS = ("linear", "tinyvgg")
@@ -120,6 +121,9 @@ def bench_config(name: str, data: FashionMNIST, args: argparse.Namespace) -> Tra
     _, subset = SLICE[name]
     config = replace(load_preset(name), epochs=1, device=args.device, compile=args.compile,
                      val_size=BENCH_VAL_SIZE, train_subset=subset)
+    for text in args.set:
+        key, value = parse_assignment(text)
+        config = with_overrides(config, {key: value}, label=lambda k: f"--set {k}")
     if args.quick:  # a few batches, and splits that fit even tiny test data
         n = len(data.train_labels)
         val_size = max(10, min(200, n // 5))
@@ -155,7 +159,9 @@ def measure(name: str, data: FashionMNIST, args: argparse.Namespace, console: Co
             events += extra[0] if extra else 0
     speed = {kind: images / seconds for kind, (images, seconds) in totals.items()}
     median = {kind: statistics.median(rates) for kind, rates in per_slice.items()}
-    return {"tutorial_images_per_second": speed["tutorial"], "fmtui_images_per_second": speed["fmtui"],
+    bf16 = uses_bf16(resolve_device(args.device), config.cpu_precision, model_spec(config.model).channels_last)
+    return {"precision": "bf16" if bf16 else "fp32",
+            "tutorial_images_per_second": speed["tutorial"], "fmtui_images_per_second": speed["fmtui"],
             "subscribed_images_per_second": speed["subscribed"], "images_timed": {k: v[0] for k, v in totals.items()},
             "events_recorded": events, "ratio": speed["fmtui"] / speed["tutorial"],
             "subscriber_overhead": 1 - speed["subscribed"] / speed["fmtui"],
@@ -172,6 +178,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a few batches per measurement, to check it works")
     parser.add_argument("--slices", type=int, help="interleaved rounds per model (default 11, quick: 2)")
     parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=PRESETS)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a setting of the engine's runs (cpu_precision=fp32: the tutorial's format)")
     args = parser.parse_args()
     args.slices = args.slices or (2 if args.quick else 11)
 
@@ -180,7 +188,7 @@ def main() -> int:
     console = Console(stderr=True)
     results = {name: measure(name, data, args, console) for name in args.presets}
 
-    table = Table("model", "tutorial loop", "fmtui", "ratio (median)", "fmtui + subscriber",
+    table = Table("model", "tutorial loop", "fmtui (format)", "ratio (median)", "fmtui + subscriber",
                   "subscriber overhead (median)",
                   title=f"Training throughput on {device} ({torch.get_num_threads()} threads), "
                         f"{args.slices} interleaved slices: totals, and the median slice"
@@ -188,7 +196,8 @@ def main() -> int:
                   title_justify="left")
     for name, r in results.items():
         table.add_row(name, f"{r['tutorial_images_per_second']:,.0f} img/s",
-                      f"{r['fmtui_images_per_second']:,.0f} img/s", f"{r['ratio']:.2f}x ({r['ratio_median']:.2f}x)",
+                      f"{r['fmtui_images_per_second']:,.0f} img/s ({r['precision']})",
+                      f"{r['ratio']:.2f}x ({r['ratio_median']:.2f}x)",
                       f"{r['subscribed_images_per_second']:,.0f} img/s",
                       f"{r['subscriber_overhead'] * 100:+.1f}% ({r['subscriber_overhead_median'] * 100:+.1f}%)")
     console.print(table)
