@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -31,7 +32,7 @@ def parse_variant(text: str) -> tuple[str, str | None, list[str]]:
     """``NAME:KEY=VALUE,...`` -> (name, preset or None, ["KEY=VALUE", ...])."""
     name, _, settings = text.partition(":")
     preset, sets = None, []
-    for item in filter(None, settings.split(",")):
+    for item in filter(None, re.split(r",(?![^\[]*\])", settings)):  # not the commas of a list
         key, _, value = item.partition("=")
         if key == "preset":
             preset = value
