@@ -19,13 +19,8 @@ own state (fmtui.core.engine.parts). What other processes see of it (its event l
 socket, fmtui.core.live.serve) is attached by the face that wants it, through ``attach``.
 
 The run directory's lock (fmtui.core.records.lock.RunLock) is held from before the data loads (a resume) or
-from the directory's creation (a new run) until the record is final.
-
-On a CPU, keep other torch work off long-lived threads while a run trains, the main thread included: pass
-``data_dir`` rather than data loaded beforehand, and score or predict after the run or on a short-lived
-thread. A thread that has run a parallel torch operation keeps its OpenMP workers for as long as it lives,
-and once a process holds more of them than it has cores, libgomp makes every worker sleep at its barriers
-instead of spinning: on 2 cores the training thread then runs about a third slower.
+from the directory's creation (a new run) until the record is final. On a CPU, keep other torch work off
+long-lived threads while a run trains (docs/architecture.md says why).
 """
 
 from __future__ import annotations
