@@ -36,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fmtui.core.config.presets import load_preset  # noqa: E402
-from fmtui.core.config.settings import parse_assignment, with_overrides  # noqa: E402
+from fmtui.core.config.settings import with_assignments  # noqa: E402
 from fmtui.core.data.fashion_mnist import load_fashion_mnist
 from fmtui.core.data.splits import test_split  # noqa: E402
 from fmtui.core.engine.evaluation import evaluate_checkpoint  # noqa: E402
@@ -69,9 +69,7 @@ def main() -> int:
         config = replace(config, val_size=args.val_size)
     if args.seed is not None:
         config = replace(config, seed=args.seed)
-    for text in args.set:
-        key, value = parse_assignment(text)
-        config = with_overrides(config, {key: value}, label=lambda k: f"--set {k}")
+    config = with_assignments(config, args.set)
     device = resolve_device(args.device)
 
     with tempfile.TemporaryDirectory(prefix="fmtui-tta-") as runs:
@@ -82,7 +80,7 @@ def main() -> int:
         failure: list[str] = []
         run_dir: list[Path] = []
 
-        clock = {"began": 0.0, "scoring": 0.0}  # wall time at the first batch; this script's own pauses
+        clock = {"began": 0.0, "paused": 0.0}  # wall time at the first batch; this script's own pauses
         started: list[RunStarted] = []
 
         def on_event(event: Event) -> None:
@@ -92,12 +90,12 @@ def main() -> int:
             elif isinstance(event, BatchEnded) and not clock["began"]:
                 clock["began"] = time.perf_counter() - event.elapsed_seconds
             elif isinstance(event, EpochEnded):
-                wall = time.perf_counter() - clock["began"] - clock["scoring"]
-                scoring = time.perf_counter()
+                wall = time.perf_counter() - clock["began"] - clock["paused"]
+                pausing = time.perf_counter()
                 trainer.pause()  # hold training while the best checkpoint so far is copied
                 shutil.copyfile(run_dir[0] / "best.pt", copies / f"{event.epoch}.pt")
                 trainer.resume()
-                clock["scoring"] += time.perf_counter() - scoring
+                clock["paused"] += time.perf_counter() - pausing
                 epochs.append({"epoch": event.epoch, "seconds": event.seconds, "elapsed": event.elapsed_seconds,
                                "wall": wall, "images_per_second": event.images_per_second,
                                "val_accuracy": event.val_accuracy, "best_epoch": event.best_epoch})
@@ -110,7 +108,7 @@ def main() -> int:
         trainer.subscribe(on_event)
         trainer.start()
         outcome = trainer.wait()
-        wall_seconds = time.perf_counter() - clock["began"] - clock["scoring"]
+        wall_seconds = time.perf_counter() - clock["began"] - clock["paused"]
         if failure or outcome is None or outcome.status != "finished":
             print(f"run did not finish: {failure or outcome}", file=sys.stderr)
             return 1

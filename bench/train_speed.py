@@ -45,7 +45,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fmtui.core.config.presets import load_preset  # noqa: E402
-from fmtui.core.config.settings import TrainConfig, parse_assignment, with_overrides  # noqa: E402
+from fmtui.core.config.settings import TrainConfig, with_assignments  # noqa: E402
 from fmtui.core.data.fashion_mnist import MEAN, STD, FashionMNIST, load_fashion_mnist  # noqa: E402
 from fmtui.core.engine.events import Event  # noqa: E402
 from fmtui.core.engine.loop import resolve_device, uses_bf16  # noqa: E402
@@ -121,9 +121,7 @@ def bench_config(name: str, data: FashionMNIST, args: argparse.Namespace) -> Tra
     _, subset = SLICE[name]
     config = replace(load_preset(name), epochs=1, device=args.device, compile=args.compile,
                      val_size=BENCH_VAL_SIZE, train_subset=subset)
-    for text in args.set:
-        key, value = parse_assignment(text)
-        config = with_overrides(config, {key: value}, label=lambda k: f"--set {k}")
+    config = with_assignments(config, args.set)
     if args.quick:  # a few batches, and splits that fit even tiny test data
         n = len(data.train_labels)
         val_size = max(10, min(200, n // 5))

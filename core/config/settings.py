@@ -251,6 +251,14 @@ def with_overrides(config: TrainConfig, overrides: dict[str, Any],
     return config_from(config, given, label)
 
 
+def with_assignments(config: TrainConfig, assignments: list[str]) -> TrainConfig:
+    """``config`` with each ``--set KEY=VALUE`` laid over it, in order; errors name ``--set KEY``."""
+    for text in assignments:
+        key, value = parse_assignment(text)
+        config = with_overrides(config, {key: value}, label=lambda k: f"--set {k}")
+    return config
+
+
 def parse_assignment(text: str) -> tuple[str, Any]:
     """Parse ``--set key=value``; the value is read as TOML (numbers, true/false), else as a string."""
     key, sep, raw = text.partition("=")

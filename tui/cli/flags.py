@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from fmtui.core.config.settings import TrainConfig, parse_assignment, with_overrides
+from fmtui.core.config.settings import TrainConfig, with_assignments, with_overrides
 
 Model = Annotated[Optional[str], typer.Option(
     "--model", metavar="MODEL", show_default=False,
@@ -36,11 +36,7 @@ class Flags:
 
     def apply(self, config: TrainConfig) -> TrainConfig:
         """``config`` with these flags laid over it; ConfigError names the flag at fault."""
-        config = with_overrides(config, self.overrides)
-        for text in self.assignments:
-            key, value = parse_assignment(text)
-            config = with_overrides(config, {key: value}, label=lambda k: f"--set {k}")
-        return config
+        return with_assignments(with_overrides(config, self.overrides), self.assignments)
 
 
 NO_FLAGS = Flags()

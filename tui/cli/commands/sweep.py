@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from fmtui.core.config.presets import load_preset
-from fmtui.core.config.settings import TrainConfig, parse_assignment, with_overrides
+from fmtui.core.config.settings import TrainConfig, parse_assignment, with_assignments, with_overrides
 from fmtui.core.errors import ConfigError, FmtuiError
 from fmtui.tui.cli import exits
 from fmtui.tui.cli.app import DataDir, Debug, Device, RunsDir, app, err, guarded
@@ -101,12 +101,8 @@ def base_config(preset: str | None, assignments: list[str], params: list[str]) -
     if preset is None:
         raise ConfigError("PRESET is required: name the preset every trial starts from (`fmtui presets` lists "
                           "them) or a .toml file, e.g. fmtui sweep tinyvgg --param lr=log:1e-4:1e-2.")
-    config = load_preset(preset)
-    fixed = set()
-    for text in assignments:
-        key, value = parse_assignment(text)
-        config = with_overrides(config, {key: value}, label=lambda k: f"--set {k}")
-        fixed.add(key)
+    config = with_assignments(load_preset(preset), assignments)
+    fixed = {parse_assignment(text)[0] for text in assignments}
     for text in params:
         name = text.partition("=")[0].strip()
         if name in fixed:
