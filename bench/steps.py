@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fmtui.tui.render.format import duration, percent
+
 HERE = Path(__file__).resolve().parent
 TARGETS = ("0.93", "0.94")
 
@@ -60,11 +62,6 @@ def spread(values: list[float | None], fmt) -> str:
     return fmt(middle) if len(values) == 1 else f"{fmt(middle)} ({fmt(min(values))}–{fmt(max(values))})"
 
 
-def minutes(seconds: float) -> str:
-    whole = round(seconds)
-    return f"{whole // 60} min {whole % 60:02d} s"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -97,8 +94,8 @@ def main() -> int:
         if not results:
             print(f"| {name} | – | – | – | {failed} failed |")
             continue
-        times = [spread([r["wall_to"].get(t) for r in results], minutes) for t in TARGETS]
-        accuracy = spread([r["test_accuracy"] for r in results], lambda v: f"{v:.2%}")
+        times = [spread([r["wall_to"].get(t) for r in results], duration) for t in TARGETS]
+        accuracy = spread([r["test_accuracy"] for r in results], percent)
         note = f"{len(results)}" + (f", {failed} failed" if failed else "")
         print(f"| {name} | {times[0]} | {times[1]} | {accuracy} | {note} |")
     return 0
