@@ -89,6 +89,10 @@ def _widths(v: tuple[int, ...]) -> str | None:
     return None if min(v) >= 1 else "every entry must be at least 1"
 
 
+def _convs(v: tuple[int, ...]) -> str | None:
+    return None if not v else _widths(v)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides how a run trains; recorded verbatim in each run directory."""
@@ -104,6 +108,9 @@ class TrainConfig:
                                        check=_widths)
     blocks: tuple[int, ...] = _setting((2, 2, 2), "resnet: residual blocks in each stage, one entry per width; "
                                                   "deeper is more blocks.", check=_widths)
+    convs: tuple[int, ...] = _setting((), "tinyvgg: conv-BN-ReLU layers in each block, one entry per width; "
+                                          "empty: two in each (the article's). One at 28x28 is much cheaper.",
+                                      check=_convs)
     se: bool = _setting(False, "resnet: a squeeze-and-excitation gate in every block (channel attention).")
     pretrained: bool = _setting(False, "resnet18: start from torchvision's ImageNet weights (downloaded once "
                                        "into the torch hub cache) instead of random ones.")
@@ -206,8 +213,8 @@ def _check_value(label: str, f: Any, kind: type, value: Any) -> Any:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         value = float(value) if ok else value
     elif kind == tuple[int, ...]:
-        ok = (isinstance(value, (list, tuple)) and bool(value)
-              and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+        # An empty list is a list: whether a setting takes one is its own check's to say.
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
         value = tuple(value) if ok else value
     else:
         ok = isinstance(value, kind)

@@ -2,6 +2,8 @@
 
 Blocks of conv-BN-ReLU, conv-BN-ReLU, max-pool, one per entry of ``widths`` (28x28 -> 14 -> 7 -> 3),
 then dropout and a linear head. The article's TinyVGG is widths (32, 64, 128); wider is a preset file.
+``convs`` sets the conv layers of each block (two by default): the 28x28 block's second layer costs
+as much time as the whole 7x7 block, so a preset sized for a CPU can give that block one.
 """
 
 from __future__ import annotations
@@ -11,22 +13,28 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from fmtui.core.errors import ConfigError
 from fmtui.core.models import NUM_CLASSES, ModelSpec
 
 
-def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    def conv_bn_relu(a: int, b: int) -> list[nn.Module]:
+def _conv_block(c_in: int, c_out: int, convs: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a in (c_in, *[c_out] * (convs - 1)):
         # No conv bias: the BatchNorm that follows has its own.
-        return [nn.Conv2d(a, b, 3, padding=1, bias=False), nn.BatchNorm2d(b), nn.ReLU(inplace=True)]
-
-    return nn.Sequential(*conv_bn_relu(c_in, c_out), *conv_bn_relu(c_out, c_out), nn.MaxPool2d(2))
+        layers += [nn.Conv2d(a, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers, nn.MaxPool2d(2))
 
 
 class TinyVGG(nn.Module):
-    def __init__(self, dropout: float = 0.0, widths: Sequence[int] = (32, 64, 128)) -> None:
+    def __init__(self, dropout: float = 0.0, widths: Sequence[int] = (32, 64, 128),
+                 convs: Sequence[int] = ()) -> None:
         super().__init__()
+        convs = tuple(convs) or (2,) * len(widths)
+        if len(convs) != len(widths):
+            raise ConfigError(f"convs = {list(convs)}: tinyvgg needs one entry per block of widths = "
+                              f"{list(widths)}.")
         ins = (1, *widths[:-1])
-        self.features = nn.Sequential(*[_conv_block(a, b) for a, b in zip(ins, widths)])
+        self.features = nn.Sequential(*[_conv_block(a, b, n) for a, b, n in zip(ins, widths, convs)])
         side = 28 >> len(widths)  # each block halves the side, rounding down
         self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout),
                                   nn.Linear(widths[-1] * side * side, NUM_CLASSES))
@@ -37,9 +45,11 @@ class TinyVGG(nn.Module):
 
 def _summary(config) -> str:
     side = 28 >> len(config.widths)
-    return (f"{len(config.widths)} x [conv3x3-BN-ReLU x2, maxpool] ({', '.join(map(str, config.widths))} ch) "
+    convs = config.convs or (2,) * len(config.widths)
+    layers = "x2" if set(convs) == {2} else "x" + "/".join(map(str, convs))
+    return (f"{len(config.widths)} x [conv3x3-BN-ReLU {layers}, maxpool] ({', '.join(map(str, config.widths))} ch) "
             f"-> dropout -> Linear({config.widths[-1] * side * side}, 10)")
 
 
-SPEC = ModelSpec(build=lambda config: TinyVGG(config.dropout, config.widths), summary=_summary,
+SPEC = ModelSpec(build=lambda config: TinyVGG(config.dropout, config.widths, config.convs), summary=_summary,
                  channels_last=True)

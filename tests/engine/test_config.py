@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -98,7 +99,10 @@ def test_set_assignments_parse_toml_values():
         parse_assignment("dropout")
 
 
-def test_config_round_trips_through_a_dict():
-    """A recorded config reads back identical."""
-    config = load_preset("tinyvgg")
+@pytest.mark.parametrize("preset", preset_names())
+def test_config_round_trips_through_a_dict(preset):
+    """A recorded config reads back identical, for every preset (an empty list, such as the default convs,
+    included: a checkpoint records its config and an evaluation reads it back)."""
+    config = load_preset(preset)
     assert TrainConfig.from_dict(config.to_dict(), "record") == config
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict())), "record") == config

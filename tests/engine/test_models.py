@@ -101,6 +101,28 @@ def test_depth_and_width_are_settings():
     assert narrow(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
 
 
+def test_convs_sets_the_conv_layers_of_each_tinyvgg_block():
+    """convs = [1, 2, 2] gives the 28x28 block one conv layer and the others two; the default is two each,
+    with the article's layer names, so checkpoints of earlier runs still load."""
+    article = build_model(load_preset("tinyvgg"))
+    lean = build_model(replace(load_preset("tinyvgg"), convs=(1, 2, 2)))
+    convs_per_block = [sum(isinstance(m, torch.nn.Conv2d) for m in block) for block in lean.features]
+    assert convs_per_block == [1, 2, 2]
+    assert [sum(isinstance(m, torch.nn.Conv2d) for m in block) for block in article.features] == [2, 2, 2]
+    assert lean(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    assert "features.0.3.weight" in article.state_dict()  # the block's second conv, where it always was
+    assert count_parameters(lean) == count_parameters(article) - 32 * 32 * 9 - 2 * 32
+
+
+def test_a_tinyvgg_needs_one_conv_count_per_block(tiny_data, runs_dir):
+    """convs and widths of different lengths are refused before any data loads, naming both settings."""
+    config = replace(load_preset("fast"), convs=(1, 2), device="cpu")
+    outcome, _ = run_trainer(config, tiny_data, runs_dir)
+    assert outcome.status == "failed" and outcome.user_error
+    assert "convs = [1, 2]: tinyvgg needs one entry per block of widths = [16, 32, 128]" in outcome.error
+    assert outcome.run_dir is None
+
+
 def test_a_resnet_needs_one_block_count_per_stage(tiny_data, runs_dir):
     """blocks and widths of different lengths are refused before any data loads, naming both settings."""
     config = replace(load_preset("resnet"), widths=(8, 16), blocks=(1, 1, 1), device="cpu")
@@ -114,7 +136,9 @@ def test_lists_are_checked_like_any_other_setting(tmp_path):
     """widths must be a list of 1 to 4 whole numbers; the message names the file and the key."""
     for text, message in (("widths = 32", "expected a list of whole numbers"),
                           ("widths = [32, 64, 128, 256, 512]", "must list 1 to 4 stages"),
-                          ("blocks = [2, 0]", "every entry must be at least 1")):
+                          ("widths = []", "must list 1 to 4 stages"),
+                          ("blocks = [2, 0]", "every entry must be at least 1"),
+                          ("convs = [1, 0, 2]", "every entry must be at least 1")):
         path = tmp_path / "bad.toml"
         path.write_text(f'model = "resnet"\n{text}\n')
         with pytest.raises(ConfigError, match=message) as info:
