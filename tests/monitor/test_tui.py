@@ -197,13 +197,13 @@ async def test_settings_flags_apply_to_every_run_the_monitor_starts():
 
 
 def test_the_menu_and_presets_list_the_article_s_pair_first(tmp_path):
-    """linear, then tinyvgg (the headline model one press away), the fast one, then the next steps; a person's
+    """linear, then tinyvgg (the headline model one press away), the fast pair, then the next steps; a person's
     own after."""
     from fmtui.core.config.presets import all_presets
 
     (tmp_path / "aaa-mine.toml").write_text('model = "linear"\n')
     names = [info.name for info in all_presets(extra=tmp_path)]
-    assert names[:5] == ["linear", "tinyvgg", "fast", "tinyvgg-wide", "resnet"] and names[-1] == "aaa-mine"
+    assert names[:6] == ["linear", "tinyvgg", "fast", "fast-94", "tinyvgg-wide", "resnet"] and names[-1] == "aaa-mine"
     assert preset_names(tmp_path) == names
 
 
