@@ -78,8 +78,9 @@ def run_finished(session: Session, status: RunStatus, run_dir: Path | None, summ
 
 
 def device_name(device: torch.device, bf16: bool) -> str:
-    """The device as the status line and the logs name it, with the number format it computes in."""
+    """The device as the status line and the logs name it, the number format it computes in second, so that a
+    status line cut at 80 columns still shows it: 'cpu bf16 (2 threads)'."""
     precision = "bf16" if bf16 else "fp32"
     if device.type == "cuda":
-        return f"{device} ({torch.cuda.get_device_name(device)}, {precision})"
-    return f"cpu ({torch.get_num_threads()} threads, {precision})"
+        return f"{device} {precision} ({torch.cuda.get_device_name(device)})"
+    return f"cpu {precision} ({torch.get_num_threads()} threads)"

@@ -49,4 +49,4 @@ def test_the_run_says_which_format_it_computes_in(tiny_config, tiny_data, runs_d
     config = replace(tiny_config, model="tinyvgg", widths=(4, 8, 8), epochs=1, cpu_precision=precision)
     _, events = run_trainer(config, tiny_data, runs_dir)
     (started,) = [e for e in events if isinstance(e, RunStarted)]
-    assert started.device == f"cpu ({torch.get_num_threads()} threads, {precision})"
+    assert started.device == f"cpu {precision} ({torch.get_num_threads()} threads)"
