@@ -17,6 +17,11 @@ from fmtui.core.errors import ConfigError
 from fmtui.core.models import NUM_CLASSES, ModelSpec
 
 
+def convs_per_block(widths: Sequence[int], convs: Sequence[int]) -> tuple[int, ...]:
+    """The conv layers of each block: ``convs``, or two each (the article's) where it is empty."""
+    return tuple(convs) or (2,) * len(widths)
+
+
 def _conv_block(c_in: int, c_out: int, convs: int) -> nn.Sequential:
     layers: list[nn.Module] = []
     for a in (c_in, *[c_out] * (convs - 1)):
@@ -29,7 +34,7 @@ class TinyVGG(nn.Module):
     def __init__(self, dropout: float = 0.0, widths: Sequence[int] = (32, 64, 128),
                  convs: Sequence[int] = ()) -> None:
         super().__init__()
-        convs = tuple(convs) or (2,) * len(widths)
+        convs = convs_per_block(widths, convs)
         if len(convs) != len(widths):
             raise ConfigError(f"convs = {list(convs)}: tinyvgg needs one entry per block of widths = "
                               f"{list(widths)}.")
@@ -45,7 +50,7 @@ class TinyVGG(nn.Module):
 
 def _summary(config) -> str:
     side = 28 >> len(config.widths)
-    convs = config.convs or (2,) * len(config.widths)
+    convs = convs_per_block(config.widths, config.convs)
     layers = "x2" if set(convs) == {2} else "x" + "/".join(map(str, convs))
     return (f"{len(config.widths)} x [conv3x3-BN-ReLU {layers}, maxpool] ({', '.join(map(str, config.widths))} ch) "
             f"-> dropout -> Linear({config.widths[-1] * side * side}, 10)")

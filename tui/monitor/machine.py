@@ -22,7 +22,7 @@ from fmtui.core.records.lock import LOCK_NAME, holder, is_live
 
 class MachineSampler:
     def __init__(self, device: str, run_dir: str | Path | None = None) -> None:
-        """``device``: RunStarted's, such as 'cpu (2 threads)' or 'cuda:0 (NVIDIA H100 80GB HBM3)';
+        """``device``: RunStarted's, such as 'cpu bf16 (2 threads)' or 'cuda:0 bf16 (NVIDIA H100 80GB HBM3)';
         ``run_dir``: its run directory, whose lock says which process trains it."""
         self.device = device.split(" ", 1)[0]
         self.pid = _training_process(run_dir)  # None: this one
