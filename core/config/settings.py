@@ -93,6 +93,10 @@ def _convs(v: tuple[int, ...]) -> str | None:
     return None if not v else _widths(v)
 
 
+def _resize_side(v: int) -> str | None:
+    return None if v == 0 or 8 <= v <= 27 else "must be 0 (off) or a side from 8 to 27 pixels"
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides how a run trains; recorded verbatim in each run directory."""
@@ -143,6 +147,13 @@ class TrainConfig:
     rotate: float = _setting(0.0, "Augment: random rotation of up to this many degrees.", check=_between(0, 45))
     erase: float = _setting(0.0, "Augment: probability of replacing a random rectangle of the image with noise "
                                  "(random erasing), so no single region decides the class.", check=_fraction)
+    resize_from: int = _setting(0, "Progressive resizing: the first epoch trains on images scaled down to this "
+                                   "side, growing to the full 28 by `resize_until` of the run (validation and "
+                                   "test stay 28x28); smaller images train faster. 0: off. A model whose head "
+                                   "reads a fixed map takes only some sides (tinyvgg: 24 to 27).",
+                                check=_resize_side)
+    resize_until: float = _setting(0.5, "Fraction of the epochs over which `resize_from` grows to 28x28; the "
+                                        "rest train at full size.", check=_open_fraction)
     ema: float = _setting(0.0, "Decay of an exponential moving average of the weights, evaluated instead of "
                                "the raw weights (warmed up: min(ema, (1 + n) / (10 + n)) after n steps); "
                                "0 turns it off.", check=_fraction)

@@ -1,5 +1,5 @@
 """Augmentation of whole batches on the training device: flip, shift and rotate in one resampling,
-then random erasing.
+then random erasing; and the smaller images of progressive resizing.
 
 Flip, translation and rotation compose into one affine map per image, applied to the batch by a
 single ``grid_sample``; erasing is one mask over the batch. The random numbers come from the run's own
@@ -14,6 +14,27 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+FULL_SIDE = 28  # FashionMNIST's images are 28x28
+
+
+def progressive_side(start: int, until: float, epoch: int, epochs: int) -> int:
+    """The side of the training images in ``epoch`` (from 1) of ``epochs`` under progressive resizing:
+    ``start`` in the first epoch, growing linearly to full size at ``until`` of the run, full from there
+    on (so the last epoch, at least, trains at the size the model is scored at). ``start`` 0: always full."""
+    ramp = until * (epochs - 1)  # epochs after the first over which the side grows
+    if not start or epoch >= epochs or (epoch - 1) >= ramp:
+        return FULL_SIDE
+    progress = (epoch - 1) / ramp
+    return start + int((FULL_SIDE - start) * progress)
+
+
+def scaled(images: torch.Tensor, side: int) -> torch.Tensor:
+    """Float images (B, 1, H, W) resampled to ``side`` x ``side`` (antialiased, so a thin strap fades
+    rather than vanishing); unchanged at their own size."""
+    if images.shape[-1] == side and images.shape[-2] == side:
+        return images
+    return F.interpolate(images, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LRScheduler, O
 from torch.optim.swa_utils import AveragedModel
 
 from fmtui.core.config.settings import TrainConfig
-from fmtui.core.data.augment import Augment
+from fmtui.core.data.augment import FULL_SIDE, Augment, scaled
 from fmtui.core.data.splits import Split, batches, normalize
 from fmtui.core.errors import ConfigError, DeviceError
 
@@ -141,8 +141,8 @@ def _constant(step: int) -> float:  # a named function, so the scheduler's state
 
 
 def prepare_inputs(images: torch.Tensor, channels_last: bool, augment: Augment | None = None,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
-    x = images.float().div_(255)
+                   generator: torch.Generator | None = None, side: int = FULL_SIDE) -> torch.Tensor:
+    x = scaled(images.float().div_(255), side)
     if augment is not None and augment.active:
         x = augment(x, generator)
     x = normalize(x)
@@ -166,9 +166,10 @@ def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optim
                     *, config: TrainConfig, device: torch.device, channels_last: bool,
                     generator: torch.Generator, after_step: Callable[[nn.Module], None] | None = None,
                     at_batch_boundary: Callable[[int], tuple[bool, float]] = lambda batch: (False, 0.0),
-                    on_progress: Progress | None = None) -> EpochResult:
-    """One pass over ``split``; ``at_batch_boundary(batch)`` returns (stop now?, seconds spent paused), and
-    ``after_step(model)`` follows each optimiser step (a weight average's update)."""
+                    on_progress: Progress | None = None, side: int = FULL_SIDE) -> EpochResult:
+    """One pass over ``split`` on images of ``side`` x ``side``; ``at_batch_boundary(batch)`` returns (stop
+    now?, seconds spent paused), and ``after_step(model)`` follows each optimiser step (a weight average's
+    update)."""
     model.train()
     bf16 = uses_bf16(device, config.cpu_precision, convolutional=channels_last)
     augment = Augment(config.flip, config.shift, config.rotate, config.erase)
@@ -185,7 +186,7 @@ def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optim
         if stop:
             return EpochResult(_mean(loss_sum, images), _mean(correct, images), images,
                                time.perf_counter() - start - paused, stopped=True)
-        x = prepare_inputs(xb, channels_last, augment, generator)
+        x = prepare_inputs(xb, channels_last, augment, generator, side)
         with autocast(device, bf16):
             logits = model(x)
             loss = F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)

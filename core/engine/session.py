@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from fmtui.core.config.settings import TrainConfig
+from fmtui.core.data.augment import progressive_side
 from fmtui.core.data.fashion_mnist import CLASS_NAMES, FashionMNIST
 from fmtui.core.data.splits import Splits, make_splits
 from fmtui.core.engine.evaluation import TestResult, evaluate_checkpoint
@@ -34,7 +35,7 @@ from fmtui.core.engine.loop import (
 )
 from fmtui.core.engine.metrics import classification_report
 from fmtui.core.engine.parts import Parts, make_parts
-from fmtui.core.models import ModelSpec, build_model, check_batch_size, model_spec
+from fmtui.core.models import ModelSpec, build_model, check_batch_size, check_side, model_spec
 from fmtui.core.records.checkpoints import load_checkpoint
 from fmtui.core.records.summary import Summary
 
@@ -69,10 +70,11 @@ class Session:
     def train_epoch(self, epoch: int, at_batch_boundary: Callable[[int], tuple[bool, float]],
                     on_progress: Callable[[int, int, float, int, float], None]) -> EpochResult:
         self.parts.epoch_started(epoch)
+        side = progressive_side(self.config.resize_from, self.config.resize_until, epoch, self.config.epochs)
         return train_one_epoch(self.forward, self.splits.train, self.optimizer, self.scheduler, config=self.config,
                                device=self.device, channels_last=self.spec.channels_last, generator=self.generator,
                                after_step=self.parts.stepped, at_batch_boundary=at_batch_boundary,
-                               on_progress=on_progress)
+                               on_progress=on_progress, side=side)
 
     def validate(self, keep_going: Callable[[], bool]) -> tuple[Evaluation, float]:
         """The validation split scored with the weights validation uses, and the seconds it took."""
@@ -129,6 +131,7 @@ def prepare(config: TrainConfig, load_data: Callable[[], FashionMNIST]) -> Sessi
     # is reported at once, not after seconds of decoding images.
     model = build_model(config)
     check_batch_size(model, config.batch_size)
+    check_side(model, config.resize_from)
     splits = make_splits(load_data(), val_size=config.val_size, train_subset=config.train_subset,
                          batch_size=config.batch_size, device=device)
     generator = torch.Generator().manual_seed(config.seed)

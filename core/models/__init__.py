@@ -84,5 +84,25 @@ def check_batch_size(model: nn.Module, batch_size: int) -> None:
                           f"layers need at least 2 images per batch to train; use --batch-size 2 or more.")
 
 
+def check_side(model: nn.Module, side: int) -> None:
+    """ConfigError where progressive resizing starts at a ``side`` the model cannot take: one image of that
+    size through it, before the data loads (a head that reads a fixed-size map refuses most sides)."""
+    if not side:
+        return
+    import torch
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 1, side, side))
+    except (RuntimeError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"resize_from = {side}: the model fails on {side}x{side} images ({reason}). Use a side "
+                          f"it takes (tinyvgg: 24 to 27), or resize_from = 0 to train at 28x28 throughout.") from None
+    finally:
+        model.train(was_training)
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

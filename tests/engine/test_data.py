@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from fmtui.core.data.augment import Augment
+from fmtui.core.data.augment import Augment, progressive_side, scaled
 from fmtui.core.data.fashion_mnist import FILES, load_fashion_mnist, raw_dir
 from fmtui.core.data.splits import batches, make_splits, normalize
 from fmtui.core.errors import ConfigError, DataError
@@ -145,3 +145,27 @@ def test_augmentation_flips_shifts_and_keeps_the_background_black():
         assert s.sum().item() == pytest.approx(1.0, abs=1e-4)
     rotated = Augment(rotate=15)(torch.rand(8, 1, 28, 28), torch.Generator().manual_seed(0))
     assert rotated.shape == (8, 1, 28, 28) and rotated.min() >= 0 and rotated.max() <= 1
+
+
+def test_progressive_resizing_grows_the_side_to_full_size_and_ends_there():
+    """From resize_from in the first epoch, a pixel or so an epoch, to 28 at resize_until of the run; the
+    last epochs always train at the size the model is scored at; 0 is off."""
+    sides = [progressive_side(24, 0.5, epoch, 10) for epoch in range(1, 11)]
+    assert sides == [24, 24, 25, 26, 27, 28, 28, 28, 28, 28]
+    assert [progressive_side(0, 0.5, epoch, 10) for epoch in range(1, 11)] == [28] * 10
+    for epochs in (1, 2, 3, 7, 15):
+        for until in (0.1, 0.5, 0.99):
+            ramp = [progressive_side(20, until, epoch, epochs) for epoch in range(1, epochs + 1)]
+            assert ramp[-1] == 28 and ramp == sorted(ramp) and min(ramp) >= 20
+
+
+def test_scaling_shrinks_a_batch_and_keeps_its_brightness():
+    """A smaller side keeps the picture (a bright square stays bright, the background black); the full
+    side is left alone."""
+    images = torch.zeros(4, 1, 28, 28)
+    images[:, :, 7:21, 7:21] = 1.0
+    small = scaled(images, 24)
+    assert small.shape == (4, 1, 24, 24)
+    assert small.mean().item() == pytest.approx(images.mean().item(), rel=0.05)
+    assert small[:, :, 12, 12].min() > 0.99 and small[:, :, 0, 0].max() == 0
+    assert scaled(images, 28) is images

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from fmtui.core.config.presets import all_presets, load_preset
 from fmtui.core.data.augment import Augment
+from fmtui.core.engine import loop
 from fmtui.core.errors import ConfigError, WeightsError
 from fmtui.core.models import build_model, count_parameters, model_names, model_spec
 from fmtui.core.models.resnet import BasicBlock, SqueezeExcite
@@ -263,3 +264,34 @@ def test_the_weight_average_follows_the_model_early_and_settles_at_its_decay():
     ema.update_parameters(model)
     torch.testing.assert_close(ema.module[0].weight, before + 0.001 * (model[0].weight - before))
     assert make_ema(model, 0.0) is None
+
+
+def test_progressive_resizing_trains_the_first_epochs_on_smaller_images(tiny_data, runs_dir, monkeypatch):
+    """resize_from = 24 over the first half: epoch 1 trains at 24x24, epoch 2 at 28x28, and every
+    evaluation (validation, test) sees 28x28 images."""
+    seen: list[tuple[bool, int]] = []
+    original = loop.prepare_inputs
+
+    def recording(*args, **kwargs):
+        x = original(*args, **kwargs)
+        seen.append((len(args) > 2 and args[2] is not None, x.shape[-1]))
+        return x
+
+    monkeypatch.setattr(loop, "prepare_inputs", recording)
+    config = replace(load_preset("fast"), epochs=2, batch_size=50, val_size=100,
+                     resize_from=24, resize_until=0.5, device="cpu")
+    outcome, _ = run_trainer(config, tiny_data, runs_dir)
+    assert outcome.status == "finished", outcome.error
+    training = [side for train, side in seen if train]
+    assert training == [24] * (len(training) // 2) + [28] * (len(training) // 2) and training
+    assert {side for train, side in seen if not train} == {28}
+
+
+def test_a_side_the_model_cannot_take_is_refused_before_the_data_loads(tiny_data, runs_dir):
+    """tinyvgg's head reads a 3x3 map, which 20x20 images do not give: the run fails at once, naming the
+    setting and the sides that work, and leaves no run directory."""
+    config = replace(load_preset("fast"), resize_from=20, device="cpu")
+    outcome, _ = run_trainer(config, tiny_data, runs_dir)
+    assert outcome.status == "failed" and outcome.user_error
+    assert "resize_from = 20: the model fails on 20x20 images" in outcome.error and "24 to 27" in outcome.error
+    assert outcome.run_dir is None
