@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-FULL_SIDE = 28  # FashionMNIST's images are 28x28
+from fmtui.core.data.fashion_mnist import SIDE
 
 
 def progressive_side(start: int, until: float, epoch: int, epochs: int) -> int:
@@ -24,9 +24,9 @@ def progressive_side(start: int, until: float, epoch: int, epochs: int) -> int:
     on (so the last epoch, at least, trains at the size the model is scored at). ``start`` 0: always full."""
     ramp = until * (epochs - 1)  # epochs after the first over which the side grows
     if not start or epoch >= epochs or (epoch - 1) >= ramp:
-        return FULL_SIDE
+        return SIDE
     progress = (epoch - 1) / ramp
-    return start + int((FULL_SIDE - start) * progress)
+    return start + int((SIDE - start) * progress)
 
 
 def scaled(images: torch.Tensor, side: int) -> torch.Tensor:

@@ -20,7 +20,8 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LRScheduler, O
 from torch.optim.swa_utils import AveragedModel
 
 from fmtui.core.config.settings import TrainConfig
-from fmtui.core.data.augment import FULL_SIDE, Augment, scaled
+from fmtui.core.data.augment import Augment, scaled
+from fmtui.core.data.fashion_mnist import SIDE
 from fmtui.core.data.splits import Split, batches, normalize
 from fmtui.core.errors import ConfigError, DeviceError
 
@@ -141,7 +142,7 @@ def _constant(step: int) -> float:  # a named function, so the scheduler's state
 
 
 def prepare_inputs(images: torch.Tensor, channels_last: bool, augment: Augment | None = None,
-                   generator: torch.Generator | None = None, side: int = FULL_SIDE) -> torch.Tensor:
+                   generator: torch.Generator | None = None, side: int = SIDE) -> torch.Tensor:
     x = scaled(images.float().div_(255), side)
     if augment is not None and augment.active:
         x = augment(x, generator)
@@ -166,7 +167,7 @@ def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optim
                     *, config: TrainConfig, device: torch.device, channels_last: bool,
                     generator: torch.Generator, after_step: Callable[[nn.Module], None] | None = None,
                     at_batch_boundary: Callable[[int], tuple[bool, float]] = lambda batch: (False, 0.0),
-                    on_progress: Progress | None = None, side: int = FULL_SIDE) -> EpochResult:
+                    on_progress: Progress | None = None, side: int = SIDE) -> EpochResult:
     """One pass over ``split`` on images of ``side`` x ``side``; ``at_batch_boundary(batch)`` returns (stop
     now?, seconds spent paused), and ``after_step(model)`` follows each optimiser step (a weight average's
     update)."""

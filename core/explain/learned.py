@@ -9,10 +9,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from fmtui.core.data.fashion_mnist import SIDE
 from fmtui.core.errors import ConfigError
 from fmtui.core.explain.loading import LoadedModel
-
-SIDE = 28
 
 
 def class_means(images: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray:
