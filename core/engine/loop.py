@@ -25,7 +25,6 @@ from fmtui.core.data.fashion_mnist import SIDE
 from fmtui.core.data.splits import Split, batches, normalize
 from fmtui.core.errors import ConfigError, DeviceError
 
-EVAL_BATCH_SIZE = 1000
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports (about ten a second)
 
 
@@ -84,6 +83,13 @@ def uses_bf16(device: torch.device, cpu_precision: str, convolutional: bool) -> 
     if device.type != "cpu":
         return False
     return cpu_precision == "bf16" or (cpu_precision == "auto" and convolutional and cpu_has_bf16())
+
+
+def eval_batch_size(device: torch.device) -> int:
+    """Images per evaluation batch: 1,000 on a GPU, which wants large batches; 256 on a CPU, where a batch of
+    1,000 spills a CNN's activations out of the caches (TinyVGG's first block alone holds 50 MB of them in
+    bfloat16) and the same 10,000 images took 1.7 times as long (docs/results.md)."""
+    return 256 if device.type == "cpu" else 1000
 
 
 def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
@@ -248,7 +254,7 @@ def evaluate(model: nn.Module, split: Split, *, device: torch.device, channels_l
     model.eval()
     loss_sum = torch.zeros((), device=device)
     predictions, confidences = [], []
-    for xb, yb in batches(split, EVAL_BATCH_SIZE):
+    for xb, yb in batches(split, eval_batch_size(device)):
         if not keep_going():
             raise Abandoned
         x = prepare_inputs(xb, channels_last)
