@@ -17,7 +17,7 @@ from typing import Any, Callable
 from fmtui.core.errors import ConfigError
 from fmtui.core.models import _user, model_names
 
-SCHEDULES = ("constant", "step", "cosine", "onecycle")
+SCHEDULES = ("constant", "step", "cosine", "onecycle", "linear")
 OPTIMIZERS = ("adamw", "sgd")
 CPU_PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -131,11 +131,13 @@ class TrainConfig:
     lr: float = _setting(1e-3, "Peak learning rate of the optimiser (the schedule scales it).", check=_positive)
     weight_decay: float = _setting(0.0, "Weight decay: decoupled for adamw (0 gives plain Adam), an L2 penalty "
                                         "for sgd (where 5e-4 is usual).", check=_at_least(0))
-    schedule: str = _setting("cosine", "Learning-rate decay, stepped every batch.", choices=SCHEDULES)
+    schedule: str = _setting("cosine", "Learning-rate decay, stepped every batch; onecycle warms up, then "
+                                       "follows a cosine down, linear warms up, then falls straight to zero.",
+                             choices=SCHEDULES)
     step_every: int = _setting(5, "Epochs between decays when schedule = 'step'.", check=_at_least(1))
     step_gamma: float = _setting(0.5, "Factor applied at each decay when schedule = 'step'.",
                                  check=_between(1e-6, 1))
-    warmup: float = _setting(0.2, "Fraction of training spent warming up when schedule = 'onecycle'.",
+    warmup: float = _setting(0.2, "Fraction of training spent warming up when schedule = 'onecycle' or 'linear'.",
                              check=_open_fraction)
     label_smoothing: float = _setting(0.0, "Cross-entropy label smoothing; softens over-confident CNNs.",
                                       check=_fraction)

@@ -117,6 +117,9 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
         "cosine": lambda: CosineAnnealingLR(optimizer, T_max=total),
         "onecycle": lambda: OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
                                        total_steps=total, pct_start=config.warmup),
+        # Warm up as onecycle does, then straight down to (nearly) zero at the last step.
+        "linear": lambda: OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
+                                     total_steps=total, pct_start=config.warmup, anneal_strategy="linear"),
     }
     return schedules[config.schedule]()
 

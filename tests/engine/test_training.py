@@ -6,8 +6,11 @@ import json
 import threading
 from dataclasses import replace
 
+import pytest
 import torch
+from torch import nn
 
+from fmtui.core.config.settings import TrainConfig
 from fmtui.core.engine.bus import EventBus
 from fmtui.core.engine.events import (
     BatchEnded,
@@ -23,6 +26,7 @@ from fmtui.core.engine.events import (
     StopRequested,
 )
 from fmtui.core.engine.events import TestStarted as _TestStarted  # keeps pytest from collecting it as a test class
+from fmtui.core.engine.loop import make_optimizer, make_scheduler
 from fmtui.core.engine.trainer import Trainer
 from fmtui.core.models import SPECS, ModelSpec
 from fmtui.core.records.checkpoints import load_checkpoint
@@ -282,3 +286,20 @@ def test_events_serialise_to_json_with_an_event_field(tiny_config, tiny_data, ru
         data = json.loads(json.dumps(event.to_dict()))
         assert data["event"] == event.kind()
     assert BatchEnded(1, 1, 1, 1, float("nan"), 1.0, 1.0, None).to_dict()["loss"] is None
+
+
+def test_the_linear_schedule_warms_up_then_falls_in_equal_steps_to_zero():
+    """schedule = "linear": the peak lr where the warm-up ends, then straight down to about zero at the last batch."""
+    config = TrainConfig(schedule="linear", lr=0.01, epochs=4, warmup=0.25)
+    optimizer = make_optimizer(nn.Linear(2, 2), config)
+    scheduler = make_scheduler(optimizer, config, steps_per_epoch=10)
+    lrs = []
+    for _ in range(40):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    peak = lrs.index(max(lrs))
+    assert max(lrs) == pytest.approx(0.01) and peak == 9
+    falls = [a - b for a, b in zip(lrs[peak:], lrs[peak + 1:])]
+    assert min(falls) > 0 and max(falls) == pytest.approx(min(falls))
+    assert lrs[-1] < 1e-6
