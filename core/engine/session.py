@@ -33,6 +33,7 @@ from fmtui.core.engine.loop import (
     train_one_epoch,
     uses_bf16,
 )
+from fmtui.core.engine.memory import keep_freed_memory
 from fmtui.core.engine.metrics import classification_report
 from fmtui.core.engine.parts import Parts, make_parts
 from fmtui.core.models import ModelSpec, build_model, check_batch_size, check_side, model_spec
@@ -137,6 +138,8 @@ def prepare(config: TrainConfig, load_data: Callable[[], FashionMNIST]) -> Sessi
     generator = torch.Generator().manual_seed(config.seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+    else:
+        keep_freed_memory()
     model = model.to(device)
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
