@@ -111,15 +111,18 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int) -> LRScheduler:
     """Every schedule is stepped once per batch, so all of them see the same clock."""
     total = config.epochs * steps_per_epoch
+
+    def warm_up_then(anneal: str) -> LRScheduler:
+        """The peak lr after ``warmup`` of the steps, then down to (nearly) zero at the last one."""
+        return OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups], total_steps=total,
+                          pct_start=config.warmup, anneal_strategy=anneal)
+
     schedules: dict[str, Callable[[], LRScheduler]] = {
         "constant": lambda: LambdaLR(optimizer, _constant),
         "step": lambda: StepLR(optimizer, step_size=config.step_every * steps_per_epoch, gamma=config.step_gamma),
         "cosine": lambda: CosineAnnealingLR(optimizer, T_max=total),
-        "onecycle": lambda: OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
-                                       total_steps=total, pct_start=config.warmup),
-        # Warm up as onecycle does, then straight down to (nearly) zero at the last step.
-        "linear": lambda: OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
-                                     total_steps=total, pct_start=config.warmup, anneal_strategy="linear"),
+        "onecycle": lambda: warm_up_then("cos"),
+        "linear": lambda: warm_up_then("linear"),
     }
     return schedules[config.schedule]()
 
