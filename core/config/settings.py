@@ -14,12 +14,14 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from fmtui.core.engine.events import BestBy
 from fmtui.core.errors import ConfigError
 from fmtui.core.models import _user, model_names
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle", "linear")
 OPTIMIZERS = ("adamw", "sgd")
 CPU_PRECISIONS = ("auto", "bf16", "fp32")
+SELECTIONS = typing.get_args(BestBy)  # loss, accuracy
 
 
 def _setting(default: Any, doc: str, *, check: Callable[[Any], str | None] | None = None,
@@ -142,8 +144,13 @@ class TrainConfig:
     label_smoothing: float = _setting(0.0, "Cross-entropy label smoothing; softens over-confident CNNs.",
                                       check=_fraction)
     dropout: float = _setting(0.0, "Dropout before the classifier head.", check=_fraction)
-    patience: int = _setting(0, "Epochs without a better validation loss before stopping early; 0 never stops.",
-                             check=_at_least(0))
+    select: str = _setting("loss", "The validation score that picks the epoch whose weights best.pt keeps (and the "
+                                   "test split scores), and that early stopping watches: loss (strictly lower "
+                                   "wins) or accuracy (strictly higher wins, or the same with a lower loss). "
+                                   "Accuracy suits a short run with label smoothing, whose loss can stop "
+                                   "falling while its accuracy still rises.", choices=SELECTIONS)
+    patience: int = _setting(0, "Epochs without a better validation score (see `select`) before stopping early; "
+                                "0 never stops.", check=_at_least(0))
     flip: bool = _setting(False, "Augment: random horizontal flips (clothes are left-right symmetric).")
     shift: int = _setting(0, "Augment: random translation of up to this many pixels.", check=_between(0, 8))
     rotate: float = _setting(0.0, "Augment: random rotation of up to this many degrees.", check=_between(0, 45))

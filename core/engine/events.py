@@ -11,9 +11,19 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from fmtui.core.records.status import RunStatus
+
+BestBy = Literal["loss", "accuracy"]  # the validation score that picks the best epoch (the `select` setting)
+
+
+def improves(best_by: str, loss: float, accuracy: float, best_loss: float, best_accuracy: float | None) -> bool:
+    """Whether an epoch's validation scores beat the best so far (``best_loss`` inf: none yet) by the
+    rule ``best_by`` names (the `select` setting). A loss that is not finite (a diverged run) never wins."""
+    if best_by == "accuracy" and math.isfinite(best_loss) and best_accuracy is not None:
+        return math.isfinite(loss) and (accuracy, -loss) > (best_accuracy, -best_loss)
+    return loss < best_loss
 
 
 @dataclass(frozen=True)
@@ -105,8 +115,9 @@ class EpochEnded(Event):
     lr: float
     seconds: float
     images_per_second: float
-    best_epoch: int  # the epoch with the lowest validation loss so far
+    best_epoch: int  # the best epoch so far, by ``best_by``: its weights are best.pt's
     elapsed_seconds: float
+    best_by: BestBy = "loss"  # a default: logs written before there was a choice read as they meant
 
 
 @dataclass(frozen=True)
@@ -143,7 +154,8 @@ class TestStarted(Event):
 class EarlyStopped(Event):
     epoch: int
     best_epoch: int
-    patience: int
+    patience: int  # epochs without a better validation score (by ``best_by``)
+    best_by: BestBy = "loss"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from torch import nn
 
 from fmtui.core.config.settings import TrainConfig
+from fmtui.core.engine.events import improves
 from fmtui.core.engine.loop import Evaluation, make_ema
 from fmtui.core.records import schema
 from fmtui.core.records.checkpoints import make_checkpoint
@@ -32,8 +33,9 @@ class Part(Protocol):
 
 
 class BestCheckpoint:
-    """The best weights so far by validation loss (strictly lower wins), as best.pt holds them: the test
-    split is scored with these, `fmtui eval` reads them."""
+    """The best weights so far, as best.pt holds them: the test split is scored with these, `fmtui eval`
+    reads them. Best by the config's ``select``: the validation loss (strictly lower wins) or the
+    validation accuracy (strictly higher wins, or the same accuracy with a strictly lower loss)."""
 
     name = "best_checkpoint"
     fields = {"epoch": COUNT, "val_loss": NUMBER, "val_accuracy": or_null(NUMBER)}
@@ -46,7 +48,7 @@ class BestCheckpoint:
 
     def validated(self, epoch: int, val: Evaluation, weights: nn.Module) -> dict[str, Any] | None:
         """The checkpoint to save when ``val`` beats the best so far; None otherwise."""
-        if not val.loss < self.val_loss:
+        if not improves(self.config.select, val.loss, val.accuracy, self.val_loss, self.val_accuracy):
             return None
         self.epoch, self.val_loss, self.val_accuracy = epoch, val.loss, val.accuracy
         return make_checkpoint(self.config, weights.state_dict(), epoch, val.loss, val.accuracy)
@@ -59,7 +61,7 @@ class BestCheckpoint:
 
 
 class EarlyStopping:
-    """Ends the training once the validation loss has not improved for ``patience`` epochs (0: never)."""
+    """Ends the training once the best checkpoint has not improved for ``patience`` epochs (0: never)."""
 
     name = "early_stopping"
     fields = {"bad_epochs": COUNT}

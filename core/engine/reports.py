@@ -63,7 +63,7 @@ def batch_ended(session: Session, epoch: int, batch: int, batches: int, loss: fl
 
 def epoch_ended(session: Session, row: dict[str, Any]) -> EpochEnded:
     return EpochEnded(epochs=session.config.epochs, best_epoch=session.parts.best.epoch,
-                      elapsed_seconds=session.progress.elapsed, **row)
+                      elapsed_seconds=session.progress.elapsed, best_by=session.config.select, **row)
 
 
 def run_finished(session: Session, status: RunStatus, run_dir: Path | None, summary: Summary | None) -> RunFinished:

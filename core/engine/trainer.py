@@ -223,7 +223,7 @@ class Trainer:
             self._emit(reports.epoch_ended(session, row))
             self._emit(evaluated_event("validation", epoch, val))
             if session.parts.early_stopping.triggered and epoch < config.epochs:
-                self._emit(EarlyStopped(epoch, session.parts.best.epoch, config.patience))
+                self._emit(EarlyStopped(epoch, session.parts.best.epoch, config.patience, config.select))
                 break
             if self._control.stop_reason and epoch < config.epochs:
                 return self._control.stop_reason

@@ -1,4 +1,4 @@
-"""Checkpoints: best.pt (the best weights by validation loss, with their config), as written and as
+"""Checkpoints: best.pt (the best weights by the `select` setting, with their config), as written and as
 read back and checked. torch is imported only where a checkpoint is read, so listing runs need not wait
 for it.
 

@@ -6,7 +6,7 @@
         confusion_matrix.csv    on the test split, with the best weights
         predictions.csv         each test image's true and predicted class and confidence (same weights)
         summary.json            preset, status, best_epoch, test_accuracy, epochs, ...
-        best.pt                 best weights (by validation loss) and their config: `fmtui eval` reads it
+        best.pt                 best weights (by the `select` setting) and their config: `fmtui eval` reads it
         last.pt                 full training state after the last complete epoch: `--resume` reads it
         run.lock                held (flock) by the process writing the run, for as long as it lives
 
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from fmtui.core.config.settings import TrainConfig
-from fmtui.core.engine.events import EpochEnded
+from fmtui.core.engine.events import EpochEnded, improves
 from fmtui.core.errors import ConfigError, RecordError
 from fmtui.core.records import schema
 from fmtui.core.records.files import (
@@ -211,10 +211,11 @@ class RunRecord:
             confidence.append(c)
         return true, predicted, confidence
 
-    def replay_epochs(self, epochs: int, before: int) -> list[EpochEnded]:
+    def replay_epochs(self, epochs: int, before: int, best_by: str) -> list[EpochEnded]:
         """The recorded epochs up to ``before`` as the events that reported them, for a view of a
-        resumed run that should show its whole history (``epochs``: the run's planned total)."""
-        return replay_epochs([row for row in self.read_history() if row["epoch"] < before], epochs)
+        resumed run that should show its whole history (``epochs``: the run's planned total; ``best_by``:
+        its ``select``)."""
+        return replay_epochs([row for row in self.read_history() if row["epoch"] < before], epochs, best_by)
 
     def load_state(self) -> dict[str, Any]:
         state = torch_load(self.state_path, "training state",
@@ -230,15 +231,18 @@ class RunRecord:
         return schema.check_state(state, self.state_path)
 
 
-def replay_epochs(history: list[dict[str, Any]], epochs: int) -> list[EpochEnded]:
-    """metrics.jsonl's rows (checked) as the EpochEnded events that reported them (``epochs``: planned)."""
-    events, best, best_loss, elapsed = [], 0, float("inf"), 0.0
+def replay_epochs(history: list[dict[str, Any]], epochs: int, best_by: str) -> list[EpochEnded]:
+    """metrics.jsonl's rows (checked) as the EpochEnded events that reported them (``epochs``: planned;
+    ``best_by``: the run's ``select``, "loss" for anything else)."""
+    best_by = "accuracy" if best_by == "accuracy" else "loss"
+    events, best, best_loss, best_accuracy, elapsed = [], 0, float("inf"), None, 0.0
     for row in history:
-        if row["val_loss"] < best_loss:  # the trainer's own rule: strictly lower validation loss
-            best, best_loss = row["epoch"], row["val_loss"]
+        if improves(best_by, row["val_loss"], row["val_accuracy"], best_loss, best_accuracy):  # the trainer's rule
+            best, best_loss, best_accuracy = row["epoch"], row["val_loss"], row["val_accuracy"]
         elapsed += row["seconds"]
         fields = {key: row[key] for key in HISTORY_FIELDS}
-        events.append(EpochEnded(epochs=epochs, best_epoch=best, elapsed_seconds=elapsed, **fields))
+        events.append(EpochEnded(epochs=epochs, best_epoch=best, elapsed_seconds=elapsed, best_by=best_by,
+                                 **fields))
     return events
 
 

@@ -33,7 +33,7 @@ class Summary:
     status: Annotated[RunStatus, STATUS]
     epochs: Annotated[int, COUNT]  # complete epochs
     epochs_planned: Annotated[int, EPOCH]
-    best_epoch: Annotated[int | None, or_null(EPOCH)]  # by validation loss; best.pt holds its weights
+    best_epoch: Annotated[int | None, or_null(EPOCH)]  # by the config's `select`; best.pt holds its weights
     best_val_accuracy: Annotated[float | None, or_null(NUMBER)]
     best_val_loss: Annotated[float | None, or_null(NUMBER)]
     test_accuracy: Annotated[float | None, or_null(NUMBER)]  # the best weights on the test split

@@ -29,7 +29,7 @@ class TrialRow:
     number: int
     state: str  # running, complete, pruned, failed or waiting
     params: dict[str, Any]
-    value: float | None  # the run's best validation accuracy (at its lowest validation loss) so far
+    value: float | None  # the run's validation accuracy at its best epoch so far
     epochs: int
     status: str = ""  # the run record's status: finished, pruned, diverged, interrupted, ...
     run_dir: str | None = None

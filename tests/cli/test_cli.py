@@ -154,8 +154,9 @@ def test_eval_of_a_mismatched_checkpoint_exits_2(preset_file, tiny_data, tmp_pat
 def test_runs_lists_past_runs_and_compare_shows_them_side_by_side(preset_file, tiny_data, tmp_path):
     """`fmtui runs` tabulates each run; `fmtui compare` prints their metrics and one chart of their curves."""
     runs = tmp_path / "runs"
-    for epochs in ("2", "3"):
-        invoke("train", "--preset", preset_file, "--data-dir", tiny_data, "--runs-dir", runs, "--epochs", epochs)
+    for epochs, select in (("2", "loss"), ("3", "accuracy")):
+        invoke("train", "--preset", preset_file, "--data-dir", tiny_data, "--runs-dir", runs, "--epochs", epochs,
+               "--set", f"select={select}")
     listing = invoke("runs", "--runs-dir", runs)
     assert listing.exit_code == 0
     rows = [line for line in listing.stdout.splitlines() if "tiny" in line and "finished" in line]
@@ -165,6 +166,7 @@ def test_runs_lists_past_runs_and_compare_shows_them_side_by_side(preset_file, t
     assert shown.exit_code == 0
     assert "its val accuracy" in shown.stdout and "validation accuracy (%) per epoch" in shown.stdout
     assert "(lowest val loss)" in shown.stdout, "best says what it means"
+    assert "(highest val acc)" in shown.stdout, "each run's best by its own rule"
     for run_dir in run_dirs:
         assert run_dir.name in shown.stdout
     missing = invoke("compare", run_dirs[0], tmp_path / "nope")

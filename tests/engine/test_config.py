@@ -59,6 +59,7 @@ def test_every_setting_says_why_it_exists():
     ("batch_size = 0\n", "batch_size = 0: must be at least 1"),
     ("dropout = 1.0\n", "dropout = 1.0: must be at least 0 and below 1"),
     ('schedule = "triangle"\n', "schedule = 'triangle': must be one of constant, step, cosine, onecycle, linear"),
+    ('select = "f1"\n', "select = 'f1': must be one of loss, accuracy"),
     ('model = "vgg19"\n', f"model = 'vgg19': unknown model; choose one of {', '.join(model_names())}"),
     ("epochs = \n", "not valid TOML"),
     ("[training]\nepochs = 3\n", "[training]: presets are flat"),

@@ -16,8 +16,9 @@ from fmtui.core.engine.events import EarlyStopped, EpochEnded
 from fmtui.core.engine.loop import Evaluation
 from fmtui.core.engine.parts import BackboneFreeze, make_parts
 from fmtui.core.engine.trainer import Trainer, resume_config
-from fmtui.core.records.run_dir import RunRecord
+from fmtui.core.records.run_dir import RunRecord, replay_epochs
 from fmtui.core.records.status import RunStatus
+from fmtui.tui.cli.headless import describe
 from tests.support import make_dataset, run_trainer
 
 
@@ -160,3 +161,53 @@ def test_a_run_interrupted_after_it_stopped_early_resumes_straight_to_its_test(t
     assert resumed.status == RunStatus.FINISHED and resumed.test_accuracy is not None
     assert not [e for e in seen if isinstance(e, (EpochEnded, EarlyStopped))], "no epoch is trained again"
     assert record.read_summary().epochs == epochs
+
+
+# Validation scores of five epochs: the loss is lowest at epoch 2, the accuracy highest at epochs 3 and 4
+# (4 with the lower loss), and epoch 5 diverged with the highest accuracy of all.
+_SCORES = [(0.50, 0.90), (0.45, 0.89), (0.48, 0.92), (0.47, 0.92), (float("nan"), 0.95)]
+
+
+@pytest.mark.parametrize(("select", "best_after_each"), [("loss", [1, 2, 2, 2, 2]), ("accuracy", [1, 1, 3, 4, 4])])
+def test_the_best_epoch_is_chosen_by_the_score_select_names_and_a_replayed_record_agrees(select, best_after_each):
+    """select = "accuracy" keeps the highest validation accuracy (a tie goes to the lower loss), "loss" the
+    lowest loss; a diverged epoch never wins. A record's history replayed (a resumed or attached view) marks
+    the same best epochs as the trainer did, and says by which rule."""
+    config = replace(TrainConfig(), model="linear", select=select, patience=2)
+    model = torch.nn.Linear(4, 2)
+    parts = make_parts(config, model)
+    bests = []
+    for epoch, (loss, accuracy) in enumerate(_SCORES, start=1):
+        one = np.zeros(1)
+        parts.validated(epoch, Evaluation(loss, accuracy, one.astype(np.int64), one.astype(np.int64),
+                                          one.astype(np.float32)), model)
+        bests.append(parts.best.epoch)
+    assert bests == best_after_each
+    assert parts.early_stopping.triggered == (select == "loss"), "early stopping counts epochs by the same rule"
+
+    history = [{"epoch": epoch, "train_loss": 0.5, "train_accuracy": 0.9, "val_loss": loss, "val_accuracy": accuracy,
+                "lr": 0.01, "seconds": 1.0, "images_per_second": 100.0}
+               for epoch, (loss, accuracy) in enumerate(_SCORES, start=1)]
+    replayed = replay_epochs(history, epochs=5, best_by=select)
+    assert [e.best_epoch for e in replayed] == best_after_each
+    assert {e.best_by for e in replayed} == {select}
+
+
+def test_a_run_selecting_by_accuracy_keeps_and_tests_its_most_accurate_epoch(tiny_config, tiny_data, runs_dir):
+    """A whole run with select = "accuracy": best.pt, the summary and the test split all use the epoch of the
+    highest validation accuracy, the events say so, and its early stop says what it waited for."""
+    config = replace(tiny_config, epochs=6, lr=0.05, select="accuracy", patience=2)
+    outcome, emitted = run_trainer(config, tiny_data, runs_dir)
+    record = RunRecord(outcome.run_dir)
+    history = record.read_history()
+    top = max(row["val_accuracy"] for row in history)
+    expected = min((row for row in history if row["val_accuracy"] == top), key=lambda row: row["val_loss"])
+    summary = record.read_summary()
+    assert summary.best_epoch == expected["epoch"] and summary.best_val_accuracy == top
+    assert torch.load(record.path / "best.pt", weights_only=False)["epoch"] == expected["epoch"]
+    ended = [e for e in emitted if isinstance(e, EpochEnded)]
+    assert ended[-1].best_epoch == expected["epoch"] and {e.best_by for e in ended} == {"accuracy"}
+    tested = [e for e in emitted if isinstance(e, events.Evaluated) and e.split == "test"]
+    assert tested and tested[0].epoch == expected["epoch"]
+    stop = describe(EarlyStopped(epoch=5, best_epoch=3, patience=2, best_by="accuracy"))
+    assert stop == "early stop: no better validation accuracy for 2 epochs (best epoch 3)"

@@ -23,6 +23,7 @@ from fmtui.tui.monitor.widgets.compare import CompareView
 from fmtui.tui.monitor.widgets.confusion import ConfusionView
 from fmtui.tui.monitor.widgets.error import ErrorPanel
 from fmtui.tui.monitor.widgets.history import HistoryTable
+from fmtui.tui.monitor.widgets.progress import RunProgress
 from fmtui.tui.monitor.widgets.status import StatusLine
 from tests.support import until
 from tests.support.monitor_fakes import FakeTrainer, drive, failing_script, run_script
@@ -82,6 +83,19 @@ async def test_a_finished_run_fills_every_view():
         compare = app.query_one(CompareView).runs["1"]
         assert compare.status == "finished" and compare.test is not None and compare.epochs == [1, 2, 3]
         assert not app.active
+
+
+@drive
+async def test_the_progress_says_which_validation_score_made_the_best_epoch():
+    """Beside an epoch's accuracy, the progress names the rule of `select`: the lowest loss by default, the
+    highest accuracy where the run asks for it."""
+    by_accuracy = Flags({}, ("select=accuracy",))
+    for flags, rule in ((NO_FLAGS, "(lowest val loss yet)"), (by_accuracy, "(highest val acc yet)")):
+        factory = Factory(finishing(2))
+        app = factory.make_app(flags=flags)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: factory.trainers and not app.active)
+            assert app.query_one(RunProgress).epoch_note == f"val acc 80.00% {rule}"
 
 
 @drive

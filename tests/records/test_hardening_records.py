@@ -110,7 +110,7 @@ def test_wrong_shaped_metrics_rows_are_unreadable_and_name_the_file(tmp_path):
         if value != "missing" and _valid(value, VALID_ROW[field]):
             assert record.read_history()[0][field] == value
             continue
-        for action in (record.read_history, lambda: record.replay_epochs(3, before=3),
+        for action in (record.read_history, lambda: record.replay_epochs(3, before=3, best_by="loss"),
                        lambda: compare_command([record.path, good.path])):
             with pytest.raises(RecordError, match=r"metrics\.jsonl.* is unreadable"):
                 action()

@@ -126,7 +126,7 @@ def run_script(config: TrainConfig, *, epochs_done: int, batches: int = 20, batc
         events.append(EpochEnded(epoch, config.epochs, train_loss=0.8 / epoch + 0.3, train_accuracy=acc - 0.01,
                                  val_loss=0.5 / epoch + 0.45, val_accuracy=acc, lr=config.lr / epoch,
                                  seconds=seconds_per_epoch, images_per_second=4600.0, best_epoch=epoch,
-                                 elapsed_seconds=epoch * seconds_per_epoch))
+                                 elapsed_seconds=epoch * seconds_per_epoch, best_by=config.select))
         events.append(evaluated("validation", epoch, acc))
     if hold:
         events += batch_events(epochs_done + 1, batches_in_progress)

@@ -66,7 +66,7 @@ def describe(event: Event, lost_output: str | None = None) -> str | None:
                               for t, p, n in most_confused(event.confusion))
             return f"test accuracy {fmt.percent(event.accuracy)} (best epoch {event.epoch}); most confused: {pairs}"
         case EarlyStopped():
-            return (f"early stop: no better validation loss for {event.patience} epochs "
+            return (f"early stop: no better validation {event.best_by} for {event.patience} epochs "
                     f"(best epoch {event.best_epoch})")
         case Paused():
             return f"paused at epoch {event.epoch}, batch {event.batch}"

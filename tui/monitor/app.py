@@ -128,7 +128,8 @@ class MonitorApp(MonitorActions, RunLifecycle, App[int]):
         if isinstance(event, RunStarted) and event.first_epoch > 1:
             # A resumed run: its charts, history and comparison start from its first epoch, not this session's.
             try:
-                for past in RunRecord(event.run_dir).replay_epochs(event.epochs, before=event.first_epoch):
+                record, best_by = RunRecord(event.run_dir), str(event.config.get("select", "loss"))
+                for past in record.replay_epochs(event.epochs, before=event.first_epoch, best_by=best_by):
                     self._show(run, past)
             except FmtuiError as exc:
                 self.notify(f"The earlier epochs cannot be shown: {exc}", severity="warning", markup=False)

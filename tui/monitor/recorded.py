@@ -96,7 +96,7 @@ class RecordedTrainer:
         from fmtui.core.engine.reports import recorded_data  # late: torch loads with it
 
         self._publish(recorded_data(record.path, config))
-        for event in replay_epochs(self.history, summary.epochs_planned):
+        for event in replay_epochs(self.history, summary.epochs_planned, config.select):
             self._publish(event)
         test = self._test(summary.best_epoch, summary.test_loss)
         if test is not None:

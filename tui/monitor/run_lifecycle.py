@@ -85,7 +85,7 @@ class RunLifecycle:
             case StopRequested():
                 run.stopping = True
             case EarlyStopped():
-                self.notify(f"Early stop: no better validation loss for {event.patience} epochs "
+                self.notify(f"Early stop: no better validation {event.best_by} for {event.patience} epochs "
                             f"(best epoch {event.best_epoch}).", markup=False)
             case RunFinished() | RunFailed():
                 run.ended = True

@@ -46,6 +46,11 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+def best_rule(best_by: str) -> str:
+    """What made an epoch the best one (the run's ``select``), in the words beside it: "lowest val loss"."""
+    return "highest val acc" if best_by == "accuracy" else "lowest val loss"
+
+
 def loss(value: float | None) -> str:
     if value is None:
         return "–"

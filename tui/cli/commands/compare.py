@@ -35,7 +35,8 @@ def compare_command(run_dirs: list[Path]) -> int:
     out = console()  # run ids, presets and paths are printed as they are, never read as markup
     records = [open_run(path) for path in run_dirs]
     # Unlike the listing, a comparison needs every run it names: an unreadable one is an error naming it.
-    summaries = [current_summary(r) for r in records]
+    # Each with the rule its best epoch was chosen by (the run's `select`), which the summary leaves out.
+    summaries = [{**current_summary(r), "best_by": r.read_config().select} for r in records]
     histories = [r.read_history() for r in records]
     table = Table("", *[r.run_id for r in records], title="Runs side by side", title_justify="left")
     rows: list[tuple[str, Any]] = [
@@ -44,7 +45,8 @@ def compare_command(run_dirs: list[Path]) -> int:
         ("parameters", lambda s, h: f"{s['parameters']:,}" if s.get("parameters") else "–"),
         ("status", lambda s, h: fmt.status_text(s["status"])),
         ("epochs", lambda s, h: f"{s.get('epochs', 0)}/{s.get('epochs_planned', '?')}"),
-        ("best epoch", lambda s, h: f"{s['best_epoch']} (lowest val loss)" if s.get("best_epoch") else "–"),
+        ("best epoch",
+         lambda s, h: f"{s['best_epoch']} ({fmt.best_rule(s['best_by'])})" if s.get("best_epoch") else "–"),
         ("its val accuracy", lambda s, h: fmt.percent(s.get("best_val_accuracy"))),
         ("test accuracy", lambda s, h: fmt.percent(s.get("test_accuracy"))),
         ("final train accuracy", lambda s, h: fmt.percent(h[-1]["train_accuracy"]) if h else "–"),

@@ -14,7 +14,8 @@ from fmtui.tui.cli.app import Debug, RunsDir, app, guarded
 from fmtui.tui.cli.streams import console
 from fmtui.tui.render import format as fmt
 
-BEST_MEANS = "Accuracies. best val: at the epoch with the lowest validation loss, whose weights best.pt keeps"
+BEST_MEANS = ("Accuracies. best val: at the epoch whose weights best.pt keeps (the lowest validation loss, or "
+              "the highest validation accuracy in a run that sets select = \"accuracy\")")
 
 
 @app.command()

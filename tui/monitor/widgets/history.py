@@ -1,4 +1,4 @@
-"""One row per completed epoch, the best one (lowest validation loss) starred."""
+"""One row per completed epoch, the best one (by the run's `select`: best.pt's weights) starred."""
 
 from __future__ import annotations
 

@@ -59,10 +59,11 @@ class RunProgress(ThrottledWidget):
                     self.set_reactive(getattr(RunProgress, name), value)
                 self.mark_stale()
             case EpochEnded():  # twice a second for the linear model: drawn with the progress
-                # "Best" is by validation loss (best.pt's weights), so say so: beside an accuracy it would
-                # read as the highest accuracy, which an earlier epoch may have had.
-                best = (" (lowest val loss yet)" if event.best_epoch == event.epoch
-                        else f" (lowest val loss: epoch {event.best_epoch})")
+                # Say what "best" is by (best.pt's weights, by the run's `select`): beside an accuracy, a
+                # best by loss would read as the highest accuracy, which an earlier epoch may have had.
+                rule = fmt.best_rule(event.best_by)
+                best = (f" ({rule} yet)" if event.best_epoch == event.epoch
+                        else f" ({rule}: epoch {event.best_epoch})")
                 # The epoch and its batches from the epoch's own event too: a monitor attached later has
                 # no batch progress of finished epochs (the replayed log leaves it out).
                 self.set_reactive(RunProgress.epoch, event.epoch)
