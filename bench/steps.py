@@ -17,6 +17,7 @@ to each target and of the final test accuracy, with their spread (lowest-highest
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import statistics
@@ -66,13 +67,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--preset", default="fast", help="the preset the variants change")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    # Variants may follow the seeds (`--seeds 0 1 2 'fast:'`): the seeds are the whole numbers that lead.
+    parser.add_argument("--seeds", nargs="+", default=["0"], metavar="SEED")
     parser.add_argument("--out", type=Path, default=Path("steps.jsonl"), help="one JSON line per finished run")
     parser.add_argument("--skip-done", action="store_true", help="keep the runs already in --out")
-    parser.add_argument("variants", nargs="+", metavar="NAME:KEY=VALUE,...")
+    parser.add_argument("variants", nargs="*", metavar="NAME:KEY=VALUE,...")
     args = parser.parse_args()
+    seeds = list(itertools.takewhile(str.isdecimal, args.seeds))
+    named = args.seeds[len(seeds):] + args.variants
+    if not seeds or not named:
+        parser.error("give at least one seed (--seeds 0 1 2) and one variant (NAME:KEY=VALUE,...)")
+    args.seeds = [int(seed) for seed in seeds]
 
-    variants = [parse_variant(text) for text in args.variants]
+    variants = [parse_variant(text) for text in named]
     done: list[dict] = []
     if args.skip_done and args.out.exists():
         done = [json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]
