@@ -36,7 +36,7 @@ class RunEntry:
     status: str = "starting"
     epochs: list[int] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
-    best_val: float | None = None  # at the best epoch (the lowest validation loss), as records keep it
+    best_val: float | None = None  # at the best epoch (by the run's `select`), as records keep it
     test: float | None = None
     seconds: float | None = None
     run_dir: str | None = None
