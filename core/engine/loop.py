@@ -168,6 +168,7 @@ class EpochResult:
     accuracy: float
     images: int
     seconds: float  # active time, pauses excluded
+    lr: float = math.nan  # of the epoch's last optimiser step (after it, a schedule's end can dip below 0)
     diverged: bool = False
     stopped: bool = False  # a stop was requested before the epoch's last batch
 
@@ -193,12 +194,13 @@ def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optim
     images = 0
     start = last_report = time.perf_counter()
     paused = 0.0
+    lr = optimizer.param_groups[0]["lr"]
     for batch, (xb, yb) in enumerate(batches(split, config.batch_size, generator=generator, drop_last=True), 1):
         stop, paused_now = at_batch_boundary(batch)
         paused += paused_now
         if stop:
             return EpochResult(_mean(loss_sum, images), _mean(correct, images), images,
-                               time.perf_counter() - start - paused, stopped=True)
+                               time.perf_counter() - start - paused, lr, stopped=True)
         x = prepare_inputs(xb, channels_last, augment, generator, side)
         with autocast(device, bf16):
             logits = model(x)
@@ -206,6 +208,7 @@ def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optim
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
         if after_step is not None:
             after_step(model)
@@ -221,14 +224,14 @@ def train_one_epoch(model: nn.Module, split: Split, optimizer: torch.optim.Optim
         if now - last_report >= PROGRESS_INTERVAL or batch == batches_total:
             mean = window_loss.item() / window_batches  # note: a CPU-GPU sync point
             if not math.isfinite(mean):
-                return EpochResult(mean, _mean(correct, images), images, now - start - paused, diverged=True)
+                return EpochResult(mean, _mean(correct, images), images, now - start - paused, lr, diverged=True)
             if on_progress is not None:
                 on_progress(batch, batches_total, mean, images, now - start - paused)
             window_loss.zero_()
             window_batches = 0
             last_report = now
     return EpochResult(_mean(loss_sum, images), _mean(correct, images), images,
-                       time.perf_counter() - start - paused)
+                       time.perf_counter() - start - paused, lr)
 
 
 def _mean(total: torch.Tensor, count: int) -> float:

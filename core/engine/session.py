@@ -101,7 +101,7 @@ class Session:
         seconds = result.seconds + val_seconds
         best = self.parts.validated(epoch, val, self.model)
         row = {"epoch": epoch, "train_loss": result.loss, "train_accuracy": result.accuracy, "val_loss": val.loss,
-               "val_accuracy": val.accuracy, "lr": self.optimizer.param_groups[0]["lr"], "seconds": seconds,
+               "val_accuracy": val.accuracy, "lr": result.lr, "seconds": seconds,
                "images_per_second": result.images / max(result.seconds, 1e-9)}
         self.progress.elapsed += seconds
         self.progress.history.append(row)

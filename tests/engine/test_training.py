@@ -288,6 +288,16 @@ def test_events_serialise_to_json_with_an_event_field(tiny_config, tiny_data, ru
     assert BatchEnded(1, 1, 1, 1, float("nan"), 1.0, 1.0, None).to_dict()["loss"] is None
 
 
+def test_each_epoch_records_the_learning_rate_its_last_step_used(tiny_config, tiny_data, runs_dir):
+    """The history's lr is what the epoch's last step trained with, so a schedule that ends at zero shows a
+    small positive lr at the last epoch, not the value one step past its end (below zero for linear)."""
+    config = replace(tiny_config, schedule="linear", epochs=3, warmup=0.25)
+    outcome, _ = run_trainer(config, tiny_data, runs_dir)
+    lrs = [row["lr"] for row in RunRecord(outcome.run_dir).read_history()]
+    assert lrs[0] > lrs[1] > lrs[2] > 0, lrs
+    assert lrs[2] < 1e-6
+
+
 def test_the_linear_schedule_warms_up_then_falls_in_equal_steps_to_zero():
     """schedule = "linear": the peak lr where the warm-up ends, then straight down to about zero at the last batch."""
     config = TrainConfig(schedule="linear", lr=0.01, epochs=4, warmup=0.25)
