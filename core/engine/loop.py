@@ -168,7 +168,7 @@ class EpochResult:
     accuracy: float
     images: int
     seconds: float  # active time, pauses excluded
-    lr: float = math.nan  # of the epoch's last optimiser step (after it, a schedule's end can dip below 0)
+    lr: float  # of the epoch's last optimiser step (after it, a schedule's end can dip below 0)
     diverged: bool = False
     stopped: bool = False  # a stop was requested before the epoch's last batch
 
